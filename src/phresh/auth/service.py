@@ -1,0 +1,98 @@
+"""Tokens, logins and the login rate limit."""
+
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from phresh.auth.exceptions import InvalidCredentials, InvalidToken, LoginRateLimited
+from phresh.auth.schemas import Token
+from phresh.config import Settings
+from phresh.models import User
+from phresh.users import service as user_service
+
+ALGORITHM = "HS256"
+
+
+def create_access_token(settings: Settings, user: User) -> Token:
+    now = datetime.now(UTC)
+    lifetime = timedelta(minutes=settings.jwt_expire_minutes)
+    claims = {
+        "sub": str(user.id),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": now + lifetime,
+    }
+    token = jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=ALGORITHM)
+    return Token(access_token=token, expires_in=int(lifetime.total_seconds()))
+
+
+def read_access_token(settings: Settings, token: str) -> int:
+    """The user id a valid token was issued to; InvalidToken otherwise."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret.get_secret_value(),
+            algorithms=[ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iss", "aud", "sub"]},
+        )
+        return int(claims["sub"])
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise InvalidToken("The access token is invalid or has expired; log in again.") from exc
+
+
+@dataclass
+class _Window:
+    started: float
+    attempts: int
+
+
+class LoginRateLimiter:
+    """Fixed-window count of login attempts per (client address, login name), in memory.
+
+    Per process: with several workers the effective limit is workers x limit, which still
+    stops online guessing; a shared store would be the next step for a large deployment.
+    """
+
+    def __init__(self, limit: int, window_s: int) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._windows: dict[tuple[str, str], _Window] = {}
+
+    def hit(self, client: str, login: str) -> None:
+        now = time.monotonic()
+        if len(self._windows) > 10_000:
+            self._forget_expired(now)
+        key = (client, login.lower())
+        window = self._windows.get(key)
+        if window is None or now - window.started >= self.window_s:
+            window = self._windows[key] = _Window(started=now, attempts=0)
+        window.attempts += 1
+        if window.attempts > self.limit:
+            retry_after = max(1, math.ceil(self.window_s - (now - window.started)))
+            raise LoginRateLimited(
+                f"Too many login attempts; try again in {retry_after} seconds.",
+                headers={"Retry-After": str(retry_after)},
+            )
+
+    def _forget_expired(self, now: float) -> None:
+        expired = [k for k, w in self._windows.items() if now - w.started >= self.window_s]
+        for key in expired:
+            del self._windows[key]
+
+
+async def log_in(session: AsyncSession, settings: Settings, login: str, password: str) -> Token:
+    user = await user_service.get_user_by_login(session, login)
+    if user is None:
+        await user_service.burn_password_check(password)
+        raise InvalidCredentials("Incorrect username, email or password.")
+    valid = await user_service.verify_password(password, user.password_hash)
+    if not valid or not user.is_active:
+        raise InvalidCredentials("Incorrect username, email or password.")
+    return create_access_token(settings, user)

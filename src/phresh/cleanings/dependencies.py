@@ -1,0 +1,27 @@
+from typing import Annotated
+
+from fastapi import Depends, Path
+
+from phresh.auth.dependencies import CurrentUser
+from phresh.cleanings import service as cleaning_service
+from phresh.db import SessionDep
+from phresh.models import Cleaning
+
+CleaningId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The cleaning's id.")]
+
+
+async def get_cleaning(cleaning_id: CleaningId, session: SessionDep, user: CurrentUser) -> Cleaning:
+    return await cleaning_service.get_cleaning(session, cleaning_id)
+
+
+async def get_owned_cleaning(
+    cleaning_id: CleaningId, session: SessionDep, user: CurrentUser
+) -> Cleaning:
+    """The caller's own cleaning, row-locked for the rest of the request (404, then 403)."""
+    cleaning = await cleaning_service.get_cleaning_for_update(session, cleaning_id)
+    cleaning_service.ensure_owner(cleaning, user)
+    return cleaning
+
+
+VisibleCleaning = Annotated[Cleaning, Depends(get_cleaning)]
+OwnedCleaning = Annotated[Cleaning, Depends(get_owned_cleaning)]

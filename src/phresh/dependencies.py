@@ -1,0 +1,22 @@
+"""Application-wide dependencies: what the lifespan put on ``app.state``."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from phresh.config import Settings
+from phresh.kit.pagination import CursorCodec
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_cursor_codec(request: Request) -> CursorCodec:
+    codec: CursorCodec = request.app.state.cursor_codec
+    return codec
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+CursorCodecDep = Annotated[CursorCodec, Depends(get_cursor_codec)]

@@ -1,0 +1,319 @@
+"""Errors carry their HTTP status; one set of handlers renders RFC 9457 problem details."""
+
+import logging
+import secrets
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_type(slug: str) -> str:
+    return f"urn:phresh:problem:{slug}"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error response of this API is shaped."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class AppError(Exception):
+    """Base of every domain error: subclasses set the status, slug and title."""
+
+    status_code: ClassVar[int] = 400
+    slug: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers
+
+
+class NotFound(AppError):
+    status_code = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class Conflict(AppError):
+    status_code = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    slug = "unauthorized"
+    title = "Not authenticated"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class BadRequest(AppError):
+    status_code = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    slug = "unavailable"
+    title = "Service unavailable"
+
+
+def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` entry of an endpoint: each error it can answer, as problem details."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for error in errors:
+        responses[error.status_code] = {
+            "model": Problem,
+            "content": {PROBLEM_JSON: {}},
+            "description": error.title,
+        }
+    return responses
+
+
+def _request_id(request: Request) -> str | None:
+    value = request.scope.get("state", {}).get("request_id")
+    return value if isinstance(value, str) else None
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    problem = Problem(
+        type=problem_type(slug),
+        title=title,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        request_id=_request_id(request),
+        errors=errors,
+    )
+    return JSONResponse(
+        problem.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+async def handle_app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return problem_response(
+        request,
+        status=exc.status_code,
+        slug=exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        headers=exc.headers,
+    )
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    # ("body", "price") -> "price"; ("query", "limit") -> "limit"; nested -> "a.b.0"
+    parts = [str(part) for part in loc]
+    if len(parts) > 1 and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        FieldError(
+            field=_field_name(tuple(error.get("loc", ()))),
+            # The message never echoes the input: a rejected password stays unlogged.
+            message=str(error.get("msg", "invalid value")),
+            type=str(error.get("type", "value_error")),
+        )
+        for error in exc.errors()
+    ]
+    fields = ", ".join(dict.fromkeys(error.field for error in errors))
+    return problem_response(
+        request,
+        status=422,
+        slug="validation",
+        title="Invalid input",
+        detail=f"Check these fields: {fields}.",
+        errors=errors,
+    )
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = HTTPStatus(exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) else status.description
+    if exc.status_code == 404 and detail == status.phrase:
+        detail = f"No route matches {request.method} {request.url.path}."
+    elif exc.status_code == 405 and detail == status.phrase:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+    return problem_response(
+        request,
+        status=exc.status_code,
+        slug=status.phrase.lower().replace(" ", "-"),
+        title=status.phrase,
+        detail=detail,
+        headers=exc.headers,
+    )
+
+
+async def handle_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # Connection refused, pool exhausted, statement or lock timeout: the client may retry.
+    logger.warning(
+        "database unavailable request_id=%s error=%s",
+        _request_id(request),
+        type(exc).__name__,
+    )
+    return problem_response(
+        request,
+        status=503,
+        slug="unavailable",
+        title="Service unavailable",
+        detail="The database is unavailable or overloaded; retry shortly.",
+        headers={"Retry-After": "1"},
+    )
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # A 500 is a bug. Log where it happened, not the traceback or the message, which may
+    # carry secrets or user data; the request id ties the log line to the response.
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    where = f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame else "?"
+    logger.error(
+        "unhandled error request_id=%s method=%s path=%s error=%s at=%s",
+        _request_id(request),
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        where,
+    )
+    return problem_response(
+        request,
+        status=500,
+        slug="internal",
+        title="Internal server error",
+        detail="Something went wrong on our side. Quote the request id when reporting it.",
+    )
+
+
+def _is_unavailable(exc: DBAPIError) -> bool:
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    # 57014 query_canceled (statement_timeout), 55P03 lock_not_available (lock_timeout),
+    # class 08 connection exceptions, 57P0x server shutting down.
+    if isinstance(sqlstate, str) and (
+        sqlstate in {"57014", "55P03"} or sqlstate.startswith(("08", "57P"))
+    ):
+        return True
+    return exc.connection_invalidated or isinstance(exc, InterfaceError | OperationalError)
+
+
+async def handle_dbapi_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if _is_unavailable(exc):
+        return await handle_database_unavailable(request, exc)
+    return await handle_unexpected(request, exc)
+
+
+class RequestIdMiddleware:
+    """Tags each request with an id (``X-Request-ID``) and turns an escaped bug into a 500.
+
+    Pure ASGI, so it costs next to nothing per request. Starlette's own last-resort handler
+    re-raises after answering, and the server then logs a full traceback; here the bug is
+    logged once, as one line, and the client gets problem details.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope) or secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode())
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if started:
+                raise
+            response = await handle_unexpected(Request(scope), exc)
+            await response(scope, receive, send_with_id)
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            text: str = value.decode("latin-1")
+            # Only a short, plain token is echoed back into headers and logs.
+            if 0 < len(text) <= 64 and all(c.isalnum() or c in "-_." for c in text):
+                return text
+    return None
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, handle_app_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_exception)
+    app.add_exception_handler(PoolTimeoutError, handle_database_unavailable)
+    app.add_exception_handler(DBAPIError, handle_dbapi_error)
+    app.add_middleware(RequestIdMiddleware)

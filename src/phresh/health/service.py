@@ -1,0 +1,30 @@
+import asyncio
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from phresh.errors import ServiceUnavailable
+from phresh.health import repository
+
+logger = logging.getLogger(__name__)
+
+# Well inside the 2 s a load balancer waits: a dead database is reported, never waited on.
+READY_TIMEOUT_S = 1.5
+
+
+class NotReady(ServiceUnavailable):
+    slug = "not-ready"
+    title = "Not ready"
+
+
+async def check_ready(engine: AsyncEngine, head: str | None) -> None:
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            current = await repository.read_schema_revision(engine)
+    except TimeoutError as exc:
+        raise NotReady("database: no answer within 1.5 s") from exc
+    except Exception as exc:
+        logger.warning("readiness: database unreachable (%s)", type(exc).__name__)
+        raise NotReady(f"database: unreachable ({type(exc).__name__})") from exc
+    if current != head:
+        raise NotReady(f"migrations: database at {current or 'nothing'}, code expects {head}")

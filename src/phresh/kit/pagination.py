@@ -1,0 +1,68 @@
+"""Keyset pagination with opaque, signed cursors.
+
+A cursor is the sort key of the last row a client saw, JSON-encoded, signed with HMAC and
+base64url-encoded. A client cannot forge one into SQL: a cursor whose signature does not
+match, or that was minted for another listing, is a 400.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from phresh.errors import BadRequest
+
+
+class InvalidCursor(BadRequest):
+    slug = "invalid-cursor"
+    title = "Invalid cursor"
+
+
+class CursorCodec:
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def _sign(self, payload: bytes) -> bytes:
+        return hmac.new(self._secret, payload, hashlib.sha256).digest()[:16]
+
+    def encode(self, scope: str, values: list[Any]) -> str:
+        payload = json.dumps([scope, values], separators=(",", ":")).encode()
+        token = self._sign(payload) + payload
+        return base64.urlsafe_b64encode(token).rstrip(b"=").decode()
+
+    def decode(self, scope: str, cursor: str) -> list[Any]:
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidCursor("The cursor is not one this API issued.") from exc
+        signature, payload = raw[:16], raw[16:]
+        if len(signature) != 16 or not hmac.compare_digest(signature, self._sign(payload)):
+            raise InvalidCursor("The cursor is not one this API issued.")
+        found_scope, values = json.loads(payload)
+        if found_scope != scope or not isinstance(values, list):
+            raise InvalidCursor("The cursor belongs to another listing or sort order.")
+        return values
+
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100.")]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=512, description="Opaque cursor from the previous page's `next_cursor`."),
+]
+WithCount = Annotated[
+    bool, Query(description="Also return `total`, the number of matching rows (costs a count).")
+]
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+    total: int | None = None

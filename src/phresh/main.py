@@ -1,0 +1,62 @@
+"""The application factory. Nothing runs at import: the lifespan opens the database."""
+
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from phresh.auth.router import router as auth_router
+from phresh.auth.service import LoginRateLimiter
+from phresh.cleanings.router import router as cleanings_router
+from phresh.config import Settings, get_settings
+from phresh.db import Database
+from phresh.errors import install_error_handlers
+from phresh.health.router import router as health_router
+from phresh.kit.pagination import CursorCodec
+from phresh.migrations import head_revision
+from phresh.users.router import router as users_router
+
+API_PREFIX = "/api/v1"
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(settings)
+        app.state.database = database
+        try:
+            yield
+        finally:
+            await database.dispose()
+
+    app = FastAPI(
+        title="Phresh",
+        version="0.1.0",
+        summary="Post a home cleaning at your hourly rate; cleaners offer to take it.",
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.migration_head = head_revision()
+    app.state.login_limiter = LoginRateLimiter(
+        settings.login_rate_limit, settings.login_rate_window_s
+    )
+    cursor_secret = settings.cursor_secret or settings.jwt_secret
+    app.state.cursor_codec = CursorCodec(
+        hashlib.sha256(b"cursor:" + cursor_secret.get_secret_value().encode()).digest()
+    )
+    install_error_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (health_router, users_router, auth_router, cleanings_router):
+        api.include_router(router)
+    app.include_router(api)
+    return app

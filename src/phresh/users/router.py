@@ -1,0 +1,68 @@
+from fastapi import APIRouter, status
+
+from phresh.auth import service as auth_service
+from phresh.auth.dependencies import CurrentUser
+from phresh.auth.exceptions import InvalidToken
+from phresh.db import SessionDep
+from phresh.dependencies import SettingsDep
+from phresh.errors import Unauthorized, error_responses
+from phresh.users import service as user_service
+from phresh.users.exceptions import EmailTaken, UserNotFound
+from phresh.users.schemas import (
+    ProfileUpdate,
+    PublicProfileRead,
+    UserCreate,
+    UserRead,
+    UserRegistered,
+)
+
+router = APIRouter(tags=["users"])
+
+
+@router.post(
+    "/users",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(EmailTaken),
+    summary="Register; answers with the new user and an access token",
+)
+async def register_user(
+    data: UserCreate, session: SessionDep, settings: SettingsDep
+) -> UserRegistered:
+    user = await user_service.register_user(session, data)
+    token = auth_service.create_access_token(settings, user)
+    return UserRegistered(
+        user=UserRead.model_validate(user),
+        access_token=token.access_token,
+        expires_in=token.expires_in,
+    )
+
+
+@router.get(
+    "/users/me",
+    responses=error_responses(Unauthorized, InvalidToken),
+)
+async def read_current_user(user: CurrentUser, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(await user_service.get_user_with_profile(session, user))
+
+
+@router.get(
+    "/profiles/{username}",
+    responses=error_responses(Unauthorized, UserNotFound),
+)
+async def read_profile(username: str, user: CurrentUser, session: SessionDep) -> PublicProfileRead:
+    profile = await user_service.get_public_profile(session, username)
+    return PublicProfileRead(
+        username=profile.user.username,
+        full_name=profile.full_name,
+        bio=profile.bio,
+        image_url=profile.image_url,
+    )
+
+
+@router.patch(
+    "/profiles/me",
+    responses=error_responses(Unauthorized),
+    summary="Update your profile; answers with your account and the new profile",
+)
+async def update_profile(data: ProfileUpdate, user: CurrentUser, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(await user_service.update_profile(session, user, data))

@@ -1,0 +1,94 @@
+"""Rules about users: registration, passwords, profiles."""
+
+from functools import lru_cache
+
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.concurrency import run_in_threadpool
+
+from phresh.kit.repository import ConstraintViolation
+from phresh.models import Profile, User
+from phresh.users import repository
+from phresh.users.exceptions import EmailTaken, UsernameTaken, UserNotFound
+from phresh.users.schemas import ProfileUpdate, UserCreate
+
+_hasher = PasswordHash((Argon2Hasher(),))
+
+
+async def hash_password(password: str) -> str:
+    # Argon2 is deliberately slow: keep it off the event loop.
+    return await run_in_threadpool(_hasher.hash, password)
+
+
+async def verify_password(password: str, password_hash: str) -> bool:
+    return await run_in_threadpool(_hasher.verify, password, password_hash)
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return _hasher.hash("phresh-timing-equaliser")
+
+
+async def burn_password_check(password: str) -> None:
+    """Spend the time a real check would, so a missing user cannot be told apart by timing."""
+    await run_in_threadpool(_hasher.verify, password, _dummy_hash())
+
+
+async def register_user(session: AsyncSession, data: UserCreate) -> User:
+    user = User(
+        username=data.username,
+        email=data.email,
+        password_hash=await hash_password(data.password.get_secret_value()),
+    )
+    profile = Profile(user=user, full_name=data.full_name)
+    try:
+        await repository.insert_user(session, user, profile)
+    except ConstraintViolation as exc:
+        # The unique constraints decide, so two racing registrations get one 201, one 409.
+        if exc.constraint == "uq_user_email":
+            raise EmailTaken("An account with this email already exists.") from exc
+        if exc.constraint == "uq_user_username":
+            raise UsernameTaken(f"The username {data.username!r} is taken.") from exc
+        raise
+    return user
+
+
+async def get_active_user(session: AsyncSession, user_id: int) -> User | None:
+    user = await repository.get_user_by_id(session, user_id)
+    return user if user is not None and user.is_active else None
+
+
+async def get_user_by_login(session: AsyncSession, login: str) -> User | None:
+    return await repository.get_user_by_login(session, login)
+
+
+async def get_user_with_profile(session: AsyncSession, user: User) -> User:
+    loaded = await repository.get_user_with_profile(session, user.id)
+    if loaded is None:
+        raise UserNotFound("Your account no longer exists.")
+    return loaded
+
+
+async def get_public_profile(session: AsyncSession, username: str) -> Profile:
+    profile = await repository.get_profile_by_username(session, username)
+    if profile is None or not profile.user.is_active:
+        raise UserNotFound(f"No user is called {username!r}.")
+    return profile
+
+
+async def get_user_id(session: AsyncSession, username: str) -> int:
+    user_id = await repository.get_user_id_by_username(session, username)
+    if user_id is None:
+        raise UserNotFound(f"No user is called {username!r}.")
+    return user_id
+
+
+async def update_profile(session: AsyncSession, user: User, data: ProfileUpdate) -> User:
+    loaded = await get_user_with_profile(session, user)
+    changes = data.model_dump(exclude_unset=True, mode="json")
+    for field, value in changes.items():
+        setattr(loaded.profile, field, value)
+    if changes:
+        await repository.flush(session)
+    return loaded
