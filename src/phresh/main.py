@@ -13,9 +13,12 @@ from phresh.cleanings.router import router as cleanings_router
 from phresh.config import Settings, get_settings
 from phresh.db import Database
 from phresh.errors import install_error_handlers
+from phresh.evaluations.router import router as evaluations_router
+from phresh.feed.router import router as feed_router
 from phresh.health.router import router as health_router
 from phresh.kit.pagination import CursorCodec
 from phresh.migrations import head_revision
+from phresh.offers.router import router as offers_router
 from phresh.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
@@ -56,7 +59,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (health_router, users_router, auth_router, cleanings_router):
+    for router in (
+        health_router,
+        users_router,
+        auth_router,
+        cleanings_router,
+        offers_router,
+        evaluations_router,
+        feed_router,
+    ):
         api.include_router(router)
     app.include_router(api)
     return app

@@ -1,4 +1,3 @@
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -8,7 +7,13 @@ from phresh.auth.exceptions import InvalidToken
 from phresh.cleanings import service as cleaning_service
 from phresh.cleanings.dependencies import OwnedCleaning, VisibleCleaning
 from phresh.cleanings.exceptions import CleaningLocked, CleaningNotFound, NotCleaningOwner
-from phresh.cleanings.schemas import CleaningCreate, CleaningRead, CleaningUpdate
+from phresh.cleanings.schemas import (
+    CleaningCreate,
+    CleaningListQuery,
+    CleaningRead,
+    CleaningUpdate,
+)
+from phresh.cleanings.service import CleaningPage
 from phresh.db import SessionDep
 from phresh.dependencies import CursorCodecDep
 from phresh.errors import Unauthorized, error_responses
@@ -34,6 +39,21 @@ async def create_cleaning(
 
 
 @router.get(
+    "/cleanings",
+    responses=error_responses(*AUTH_ERRORS, InvalidCursor),
+    summary="Open cleanings of everyone: filter, search, sort, keyset pages",
+)
+async def list_cleanings(
+    query: Annotated[CleaningListQuery, Query()],
+    user: CurrentUser,
+    session: SessionDep,
+    codec: CursorCodecDep,
+) -> Page[CleaningRead]:
+    page = await cleaning_service.list_public_cleanings(session, codec, query)
+    return _page(page)
+
+
+@router.get(
     "/users/me/cleanings",
     responses=error_responses(*AUTH_ERRORS, InvalidCursor),
     summary="The caller's own cleanings, any status, newest first",
@@ -42,32 +62,28 @@ async def list_my_cleanings(
     user: CurrentUser,
     session: SessionDep,
     codec: CursorCodecDep,
+    status_filter: Annotated[CleaningStatus | None, Query(alias="status")] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
-    status_filter: Annotated[CleaningStatus | None, Query(alias="status")] = None,
     with_count: WithCount = False,
 ) -> Page[CleaningRead]:
-    scope = f"mine:{user.id}:{status_filter or ''}"
-    after = None
-    if cursor is not None:
-        created_at, cleaning_id = codec.decode(scope, cursor)
-        after = (datetime.fromisoformat(created_at), int(cleaning_id))
-    cleanings = await cleaning_service.list_owned_cleanings(
-        session, user, limit=limit + 1, after=after, status=status_filter
+    page = await cleaning_service.list_owned_cleanings(
+        session,
+        codec,
+        user,
+        limit=limit,
+        cursor=cursor,
+        status=status_filter,
+        with_count=with_count,
     )
-    next_cursor = None
-    if len(cleanings) > limit:
-        last = cleanings[limit - 1]
-        next_cursor = codec.encode(scope, [last.created_at.isoformat(), last.id])
-    total = (
-        await cleaning_service.count_owned_cleanings(session, user, status_filter)
-        if with_count
-        else None
-    )
+    return _page(page)
+
+
+def _page(page: CleaningPage) -> Page[CleaningRead]:
     return Page[CleaningRead](
-        items=[CleaningRead.model_validate(c) for c in cleanings[:limit]],
-        next_cursor=next_cursor,
-        total=total,
+        items=[CleaningRead.model_validate(cleaning) for cleaning in page.items],
+        next_cursor=page.next_cursor,
+        total=page.total,
     )
 
 

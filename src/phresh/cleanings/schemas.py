@@ -1,8 +1,18 @@
+import enum
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, AliasPath, Field, PlainSerializer, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasPath,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
 
 from phresh.kit.schemas import InputSchema, Schema
 from phresh.models.cleaning import CleaningStatus, CleaningType
@@ -65,3 +75,67 @@ class CleaningRead(Schema):
     status: CleaningStatus
     created_at: datetime
     updated_at: datetime
+
+
+class CleaningSort(enum.StrEnum):
+    newest = "newest"
+    price = "price"
+    relevance = "relevance"
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+class CleaningListQuery(BaseModel):
+    """Query parameters of ``GET /cleanings``; unknown parameters are a 422, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cleaning_type: CleaningType | None = None
+    min_price: Price | None = None
+    max_price: Price | None = None
+    q: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=16_384,
+            description='Full-text search (web-search syntax: words, "phrases", -not, or).',
+        ),
+    ] = None
+    owner: Annotated[str | None, BeforeValidator(_lower), Field(max_length=32)] = None
+    sort: Annotated[
+        CleaningSort | None,
+        Field(description="newest (default), price, or relevance (default when q is given)."),
+    ] = None
+    limit: Annotated[int, Field(ge=1, le=100, description="Page size, 1-100.")] = 20
+    cursor: Annotated[str | None, Field(max_length=512)] = None
+    with_count: bool = False
+
+    @model_validator(mode="after")
+    def check_consistency(self) -> Self:
+        if (
+            self.min_price is not None
+            and self.max_price is not None
+            and self.min_price > self.max_price
+        ):
+            msg = "min_price must not exceed max_price"
+            raise ValueError(msg)
+        if self.sort == CleaningSort.relevance and not self.q:
+            msg = "sort=relevance needs a search query q"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def effective_sort(self) -> CleaningSort:
+        if self.sort is not None:
+            return self.sort
+        return CleaningSort.relevance if self.q else CleaningSort.newest
+
+    def cursor_scope(self) -> str:
+        """What a cursor is bound to: the sort and every filter, so it cannot be replayed
+        against another listing."""
+        filters = self.model_dump(
+            mode="json", exclude={"limit", "cursor", "with_count", "sort"}, exclude_none=True
+        )
+        return f"cleanings:{self.effective_sort}:{sorted(filters.items())}"

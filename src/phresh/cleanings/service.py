@@ -1,14 +1,23 @@
 """Rules about cleanings: who may change what, and when."""
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phresh.cleanings import repository
 from phresh.cleanings.exceptions import CleaningLocked, CleaningNotFound, NotCleaningOwner
-from phresh.cleanings.schemas import CleaningCreate, CleaningUpdate
+from phresh.cleanings.schemas import CleaningCreate, CleaningListQuery, CleaningSort, CleaningUpdate
+from phresh.kit.pagination import CursorCodec
 from phresh.models import Cleaning, CleaningStatus, User
+
+
+@dataclass(frozen=True)
+class CleaningPage:
+    items: list[Cleaning]
+    next_cursor: str | None
+    total: int | None
+
 
 # Once a cleaner has been accepted, the terms they accepted cannot change under them.
 TERMS = frozenset({"price", "cleaning_type"})
@@ -74,22 +83,72 @@ async def delete_cleaning(session: AsyncSession, cleaning: Cleaning) -> None:
         else CleaningStatus.cancelled
     )
     await repository.soft_delete(session, cleaning, status)
+    # Cleaners waiting on a cleaning that is gone get a definite answer.
+    await repository.reject_pending_offers(session, cleaning.id)
+
+
+async def get_cleaning_for_share(session: AsyncSession, cleaning_id: int) -> Cleaning:
+    cleaning = await repository.get_cleaning_for_share(session, cleaning_id)
+    if cleaning is None:
+        raise CleaningNotFound(f"No cleaning with id {cleaning_id}.")
+    return cleaning
+
+
+async def set_status(session: AsyncSession, cleaning: Cleaning, status: CleaningStatus) -> None:
+    await repository.set_status(session, cleaning, status)
 
 
 async def list_owned_cleanings(
     session: AsyncSession,
+    codec: CursorCodec,
     owner: User,
     *,
     limit: int,
-    after: tuple[datetime, int] | None,
+    cursor: str | None,
     status: CleaningStatus | None,
-) -> Sequence[Cleaning]:
-    return await repository.list_owned_cleanings(
-        session, owner.id, limit=limit, after=after, status=status
+    with_count: bool,
+) -> CleaningPage:
+    scope = f"mine:{owner.id}:{status or ''}"
+    after = None
+    if cursor is not None:
+        created_at, cleaning_id = codec.decode(scope, cursor)
+        after = (datetime.fromisoformat(created_at), int(cleaning_id))
+    rows = await repository.list_owned_cleanings(
+        session, owner.id, limit=limit + 1, after=after, status=status
     )
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = codec.encode(scope, [last.created_at.isoformat(), last.id])
+    total = (
+        await repository.count_owned_cleanings(session, owner.id, status) if with_count else None
+    )
+    return CleaningPage(items=list(rows[:limit]), next_cursor=next_cursor, total=total)
 
 
-async def count_owned_cleanings(
-    session: AsyncSession, owner: User, status: CleaningStatus | None
-) -> int:
-    return await repository.count_owned_cleanings(session, owner.id, status)
+async def list_public_cleanings(
+    session: AsyncSession, codec: CursorCodec, query: CleaningListQuery
+) -> CleaningPage:
+    sort = query.effective_sort
+    scope = query.cursor_scope()
+    after = codec.decode(scope, query.cursor) if query.cursor is not None else None
+    rows = await repository.list_public_cleanings(
+        session, query, sort=sort, after=after, limit=query.limit + 1
+    )
+    next_cursor = None
+    if len(rows) > query.limit:
+        last, rank = rows[query.limit - 1]
+        key: list[object]
+        if sort == CleaningSort.price:
+            key = [str(last.price), last.id]
+        elif sort == CleaningSort.relevance:
+            key = [rank, last.id]
+        else:
+            key = [last.created_at.isoformat(), last.id]
+        next_cursor = codec.encode(scope, key)
+    total = await repository.count_public_cleanings(session, query) if query.with_count else None
+    return CleaningPage(
+        items=[cleaning for cleaning, _ in rows[: query.limit]],
+        next_cursor=next_cursor,
+        total=total,
+    )

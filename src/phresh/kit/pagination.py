@@ -30,8 +30,13 @@ class CursorCodec:
     def _sign(self, payload: bytes) -> bytes:
         return hmac.new(self._secret, payload, hashlib.sha256).digest()[:16]
 
+    @staticmethod
+    def _scope_digest(scope: str) -> str:
+        # A digest, not the scope itself: scopes can hold a long search text.
+        return hashlib.sha256(scope.encode()).hexdigest()[:16]
+
     def encode(self, scope: str, values: list[Any]) -> str:
-        payload = json.dumps([scope, values], separators=(",", ":")).encode()
+        payload = json.dumps([self._scope_digest(scope), values], separators=(",", ":")).encode()
         token = self._sign(payload) + payload
         return base64.urlsafe_b64encode(token).rstrip(b"=").decode()
 
@@ -44,7 +49,7 @@ class CursorCodec:
         if len(signature) != 16 or not hmac.compare_digest(signature, self._sign(payload)):
             raise InvalidCursor("The cursor is not one this API issued.")
         found_scope, values = json.loads(payload)
-        if found_scope != scope or not isinstance(values, list):
+        if found_scope != self._scope_digest(scope) or not isinstance(values, list):
             raise InvalidCursor("The cursor belongs to another listing or sort order.")
         return values
 

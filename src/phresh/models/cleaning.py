@@ -74,6 +74,33 @@ class Cleaning(TimestampMixin, Base):
         ),
         Index("ix_cleaning_search", "search", postgresql_using="gin"),
         Index("ix_cleaning_owner_id_created_at", "owner_id", "created_at", "id"),
+        # Keyset pagination: each listing walks one of these (backwards for "newest"), so a
+        # page costs the same at row 1 and at row 900,000. Partial: only what is listed.
+        Index(
+            "ix_cleaning_open_created_at",
+            "created_at",
+            "id",
+            postgresql_where=text("status = 'open' AND deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_cleaning_open_price",
+            "price",
+            "id",
+            postgresql_where=text("status = 'open' AND deleted_at IS NULL"),
+        ),
+        # The feed: "created" events, and "updated" events of rows changed since creation.
+        Index(
+            "ix_cleaning_live_created_at",
+            "created_at",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_cleaning_live_updated_at",
+            "updated_at",
+            "id",
+            postgresql_where=text("deleted_at IS NULL AND updated_at > created_at"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

@@ -1,0 +1,63 @@
+from fastapi import APIRouter, status
+
+from phresh.auth.dependencies import CurrentUser
+from phresh.auth.exceptions import InvalidToken
+from phresh.cleanings.dependencies import OwnedCleaning
+from phresh.cleanings.exceptions import CleaningNotFound, NotCleaningOwner
+from phresh.db import SessionDep
+from phresh.dependencies import CursorCodecDep
+from phresh.errors import Unauthorized, error_responses
+from phresh.evaluations import service as evaluation_service
+from phresh.evaluations.exceptions import AlreadyEvaluated
+from phresh.evaluations.schemas import EvaluationCreate, EvaluationRead, EvaluationStats
+from phresh.kit.pagination import Cursor, InvalidCursor, Limit, Page
+from phresh.users.exceptions import UserNotFound
+
+router = APIRouter(tags=["evaluations"])
+
+AUTH_ERRORS = (Unauthorized, InvalidToken)
+
+
+@router.post(
+    "/cleanings/{cleaning_id}/evaluation",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(*AUTH_ERRORS, NotCleaningOwner, CleaningNotFound, AlreadyEvaluated),
+    summary="Rate the accepted cleaner (owner only): offer and cleaning become completed",
+)
+async def evaluate_cleaning(
+    data: EvaluationCreate, cleaning: OwnedCleaning, session: SessionDep
+) -> EvaluationRead:
+    evaluation = await evaluation_service.evaluate_cleaning(session, cleaning, data)
+    return EvaluationRead.model_validate(evaluation)
+
+
+@router.get(
+    "/users/{username}/evaluations",
+    responses=error_responses(*AUTH_ERRORS, UserNotFound, InvalidCursor),
+    summary="Evaluations a cleaner has received, newest first",
+)
+async def list_evaluations(
+    username: str,
+    user: CurrentUser,
+    session: SessionDep,
+    codec: CursorCodecDep,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Page[EvaluationRead]:
+    rows, next_cursor = await evaluation_service.list_evaluations(
+        session, codec, username, limit=limit, cursor=cursor
+    )
+    return Page[EvaluationRead](
+        items=[EvaluationRead.model_validate(row) for row in rows], next_cursor=next_cursor
+    )
+
+
+@router.get(
+    "/users/{username}/evaluations/stats",
+    responses=error_responses(*AUTH_ERRORS, UserNotFound),
+    summary="A cleaner's rating averages, extremes, star counts and no-shows",
+)
+async def read_evaluation_stats(
+    username: str, user: CurrentUser, session: SessionDep
+) -> EvaluationStats:
+    return await evaluation_service.get_stats(session, username)

@@ -1,0 +1,44 @@
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AliasPath, Field
+
+from phresh.kit.schemas import InputSchema, Schema
+
+Rating = Annotated[int, Field(ge=0, le=5, strict=True, description="Whole stars, 0-5.")]
+
+
+class EvaluationCreate(InputSchema):
+    no_show: bool = False
+    headline: Annotated[str, Field(max_length=200)] | None = None
+    comment: Annotated[str, Field(max_length=5000)] | None = None
+    professionalism: Rating | None = None
+    completeness: Rating | None = None
+    efficiency: Rating | None = None
+    overall_rating: Rating
+
+
+class EvaluationRead(Schema):
+    cleaning_id: int
+    cleaner: str = Field(validation_alias=AliasPath("cleaner", "username"))
+    no_show: bool
+    headline: str | None
+    comment: str | None
+    professionalism: int | None
+    completeness: int | None
+    efficiency: int | None
+    overall_rating: int
+    created_at: datetime
+
+
+class EvaluationStats(Schema):
+    username: str
+    total: int
+    no_shows: int
+    avg_professionalism: float | None
+    avg_completeness: float | None
+    avg_efficiency: float | None
+    avg_overall_rating: float | None
+    min_overall_rating: int | None
+    max_overall_rating: int | None
+    stars: dict[int, int] = Field(description="How many evaluations gave 1, 2, 3, 4 and 5 stars.")

@@ -1,0 +1,79 @@
+"""Rating the cleaner: the last step of a cleaning's life."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from phresh.cleanings import service as cleaning_service
+from phresh.evaluations import repository
+from phresh.evaluations.exceptions import AlreadyEvaluated, CleaningNotAssigned
+from phresh.evaluations.schemas import EvaluationCreate, EvaluationStats
+from phresh.kit.pagination import CursorCodec
+from phresh.kit.repository import ConstraintViolation
+from phresh.models import Cleaning, CleaningStatus, Evaluation
+from phresh.offers import service as offer_service
+from phresh.users import service as user_service
+
+
+async def evaluate_cleaning(
+    session: AsyncSession, cleaning: Cleaning, data: EvaluationCreate
+) -> Evaluation:
+    """``cleaning`` is the caller's, row-locked: a second evaluation waits, then sees it done."""
+    if cleaning.status == CleaningStatus.completed:
+        raise AlreadyEvaluated("This cleaning has already been evaluated.")
+    if cleaning.status != CleaningStatus.assigned:
+        raise CleaningNotAssigned(
+            f"Only an assigned cleaning can be evaluated; this one is {cleaning.status.value}."
+        )
+    offer = await offer_service.complete_accepted_offer(session, cleaning)
+    evaluation = Evaluation(
+        cleaning_id=cleaning.id,
+        cleaner_id=offer.cleaner_id,
+        cleaner=offer.cleaner,
+        **data.model_dump(),
+    )
+    try:
+        await repository.insert_evaluation(session, evaluation)
+    except ConstraintViolation as exc:
+        raise AlreadyEvaluated("This cleaning has already been evaluated.") from exc
+    await cleaning_service.set_status(session, cleaning, CleaningStatus.completed)
+    return evaluation
+
+
+async def list_evaluations(
+    session: AsyncSession, codec: CursorCodec, username: str, *, limit: int, cursor: str | None
+) -> tuple[Sequence[Evaluation], str | None]:
+    cleaner_id = await user_service.get_user_id(session, username)
+    scope = f"evaluations:{cleaner_id}"
+    after = None
+    if cursor is not None:
+        created_at, cleaning_id = codec.decode(scope, cursor)
+        after = (datetime.fromisoformat(created_at), int(cleaning_id))
+    rows = await repository.list_for_cleaner(session, cleaner_id, limit=limit + 1, after=after)
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = codec.encode(scope, [last.created_at.isoformat(), last.cleaning_id])
+    return rows[:limit], next_cursor
+
+
+def _rounded(value: object) -> float | None:
+    return None if value is None else round(float(str(value)), 2)
+
+
+async def get_stats(session: AsyncSession, username: str) -> EvaluationStats:
+    cleaner_id = await user_service.get_user_id(session, username)
+    row = await repository.stats_for_cleaner(session, cleaner_id)
+    return EvaluationStats(
+        username=username.lower(),
+        total=row["total"],
+        no_shows=row["no_shows"],
+        avg_professionalism=_rounded(row["avg_professionalism"]),
+        avg_completeness=_rounded(row["avg_completeness"]),
+        avg_efficiency=_rounded(row["avg_efficiency"]),
+        avg_overall_rating=_rounded(row["avg_overall_rating"]),
+        min_overall_rating=row["min_overall_rating"],
+        max_overall_rating=row["max_overall_rating"],
+        stars={star: row[f"stars_{star}"] for star in range(1, 6)},
+    )

@@ -1,0 +1,136 @@
+"""The offer state machine.
+
+    pending --accept--> accepted --evaluate--> completed
+       |  \\                 |
+       |   (another accepted: rejected) <--cancel-- (rejected offers: pending again)
+    rescind (row removed)
+
+Every transition first locks the cleaning row (FOR UPDATE; offers take FOR SHARE), so
+concurrent requests on one cleaning are decided one at a time, and the partial unique
+index on offer(cleaning_id) WHERE status IN ('accepted', 'completed') backs that up.
+"""
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from phresh.cleanings import service as cleaning_service
+from phresh.kit.repository import ConstraintViolation
+from phresh.models import Cleaning, CleaningStatus, Offer, OfferStatus, User
+from phresh.offers import repository
+from phresh.offers.exceptions import (
+    AlreadyOffered,
+    CleaningNotOpen,
+    NotOfferParty,
+    OfferNotFound,
+    OfferWrongStatus,
+    OwnCleaning,
+)
+from phresh.users import service as user_service
+
+
+def _ensure_open(cleaning: Cleaning) -> None:
+    if cleaning.status != CleaningStatus.open:
+        raise CleaningNotOpen(f"The cleaning is {cleaning.status.value}, not open.")
+
+
+async def make_offer(session: AsyncSession, cleaning_id: int, cleaner: User) -> Offer:
+    cleaning = await cleaning_service.get_cleaning_for_share(session, cleaning_id)
+    if cleaning.owner_id == cleaner.id:
+        raise OwnCleaning("You cannot offer to clean your own home.")
+    _ensure_open(cleaning)
+    if await repository.get_offer(session, cleaning_id, cleaner.id) is not None:
+        raise AlreadyOffered("You have already made an offer on this cleaning.")
+    offer = Offer(cleaning_id=cleaning_id, cleaner_id=cleaner.id, cleaner=cleaner)
+    try:
+        return await repository.insert_offer(session, offer)
+    except ConstraintViolation as exc:
+        # The same cleaner offering twice at once: the primary key lets one through.
+        raise AlreadyOffered("You have already made an offer on this cleaning.") from exc
+
+
+async def list_offers(session: AsyncSession, cleaning: Cleaning) -> Sequence[Offer]:
+    return await repository.list_offers(session, cleaning.id)
+
+
+async def _offer_of(session: AsyncSession, cleaning: Cleaning, username: str) -> Offer:
+    cleaner_id = await user_service.get_user_id(session, username)
+    offer = await repository.get_offer(session, cleaning.id, cleaner_id)
+    if offer is None:
+        raise OfferNotFound(f"{username!r} has made no offer on this cleaning.")
+    return offer
+
+
+async def get_offer(
+    session: AsyncSession, cleaning: Cleaning, username: str, viewer: User
+) -> Offer:
+    if viewer.id != cleaning.owner_id and viewer.username != username.lower():
+        raise NotOfferParty("Only the cleaning's owner or the offer's author may see it.")
+    return await _offer_of(session, cleaning, username)
+
+
+async def accept_offer(session: AsyncSession, cleaning: Cleaning, username: str) -> Offer:
+    """``cleaning`` is owned by the caller and row-locked FOR UPDATE."""
+    _ensure_open(cleaning)
+    offer = await _offer_of(session, cleaning, username)
+    if offer.status != OfferStatus.pending:
+        raise OfferWrongStatus(f"Only a pending offer can be accepted; this one is {offer.status}.")
+    try:
+        await repository.set_status(session, offer, OfferStatus.accepted)
+    except ConstraintViolation as exc:
+        raise CleaningNotOpen("Another offer has already been accepted.") from exc
+    await repository.move_others(
+        session,
+        cleaning.id,
+        except_cleaner_id=offer.cleaner_id,
+        from_status=OfferStatus.pending,
+        to_status=OfferStatus.rejected,
+    )
+    await cleaning_service.set_status(session, cleaning, CleaningStatus.assigned)
+    return offer
+
+
+async def cancel_my_offer(session: AsyncSession, cleaning_id: int, cleaner: User) -> Offer:
+    """The accepted cleaner backs out: the cleaning reopens and the others are back in."""
+    cleaning = await cleaning_service.get_cleaning_for_update(session, cleaning_id)
+    offer = await repository.get_offer(session, cleaning.id, cleaner.id)
+    if offer is None:
+        raise OfferNotFound("You have made no offer on this cleaning.")
+    if offer.status != OfferStatus.accepted:
+        raise OfferWrongStatus(
+            f"Only an accepted offer can be cancelled; yours is {offer.status}. "
+            "A pending offer is withdrawn with DELETE instead."
+        )
+    await repository.set_status(session, offer, OfferStatus.cancelled)
+    await repository.move_others(
+        session,
+        cleaning.id,
+        except_cleaner_id=cleaner.id,
+        from_status=OfferStatus.rejected,
+        to_status=OfferStatus.pending,
+    )
+    await cleaning_service.set_status(session, cleaning, CleaningStatus.open)
+    return offer
+
+
+async def rescind_my_offer(session: AsyncSession, cleaning_id: int, cleaner: User) -> None:
+    cleaning = await cleaning_service.get_cleaning_for_share(session, cleaning_id)
+    offer = await repository.get_offer(session, cleaning.id, cleaner.id)
+    if offer is None:
+        raise OfferNotFound("You have made no offer on this cleaning.")
+    # A rejected offer may be revived by a cancel, so withdrawing it is allowed too.
+    if offer.status not in {OfferStatus.pending, OfferStatus.rejected}:
+        raise OfferWrongStatus(
+            f"Only a pending offer can be withdrawn; yours is {offer.status}."
+            + (" Cancel it instead." if offer.status == OfferStatus.accepted else "")
+        )
+    await repository.delete_offer(session, offer)
+
+
+async def complete_accepted_offer(session: AsyncSession, cleaning: Cleaning) -> Offer:
+    """For the evaluation: the accepted offer of a row-locked, assigned cleaning, completed."""
+    offer = await repository.get_accepted_offer(session, cleaning.id)
+    if offer is None:
+        raise OfferNotFound("This cleaning has no accepted offer.")
+    await repository.set_status(session, offer, OfferStatus.completed)
+    return offer

@@ -1,0 +1,121 @@
+"""A page costs the same at the first row and deep in the table: proven with EXPLAIN ANALYZE."""
+
+import json
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import ClauseElement, text
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from phresh.cleanings.repository import public_list_query
+from phresh.cleanings.schemas import CleaningListQuery, CleaningSort
+from phresh.feed.repository import feed_query
+from tests.fixtures.factories import create_user
+
+ROWS = 30_000
+PAGE = 21
+
+
+@pytest.fixture
+async def seeded(session: AsyncSession, connection: AsyncConnection) -> None:
+    owner = await create_user(session)
+    await connection.execute(
+        text(
+            "INSERT INTO cleaning (owner_id, name, description, cleaning_type, price, "
+            "created_at, updated_at) "
+            "SELECT :owner, 'Job ' || n, 'kitchen and bathroom ' || n, "
+            "(ARRAY['dust_up','spot_clean','full_clean'])[1 + n % 3], 10 + (n % 900), "
+            "timestamptz '2026-01-01' + n * interval '1 minute', "
+            "timestamptz '2026-01-01' + n * interval '1 minute' "
+            "FROM generate_series(1, :rows) AS n"
+        ),
+        {"owner": owner.id, "rows": ROWS},
+    )
+    await connection.execute(text("ANALYZE cleaning"))
+
+
+async def explain(connection: AsyncConnection, statement: ClauseElement) -> dict[str, Any]:
+    compiled = statement.compile(dialect=connection.dialect)
+    assert isinstance(compiled, SQLCompiler)
+    params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+    result = await connection.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}", params)
+    raw = result.scalar_one()
+    plan: dict[str, Any] = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+    return plan
+
+
+def nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [plan]
+    for child in plan.get("Plans", []):
+        found.extend(nodes(child))
+    return found
+
+
+def index_rows_read(plan: dict[str, Any], index: str) -> int:
+    scans = [n for n in nodes(plan) if n.get("Index Name") == index]
+    assert scans, f"{index} not used: {[n['Node Type'] for n in nodes(plan)]}"
+    return sum(int(n["Actual Rows"]) for n in scans)
+
+
+def assert_no_full_sort_or_offset(plan: dict[str, Any]) -> None:
+    types = {n["Node Type"] for n in nodes(plan)}
+    assert "Sort" not in types, types
+    assert "Seq Scan" not in {
+        n["Node Type"] for n in nodes(plan) if n.get("Relation Name") == "cleaning"
+    }
+
+
+@pytest.mark.usefixtures("seeded")
+@pytest.mark.parametrize(
+    ("sort", "deep_key", "index"),
+    [
+        (CleaningSort.newest, ["2026-01-01T00:30:00+00:00", 30], "ix_cleaning_open_created_at"),
+        (CleaningSort.price, ["908", 28_000], "ix_cleaning_open_price"),
+    ],
+)
+async def test_first_and_deep_pages_read_the_same_index_rows(
+    connection: AsyncConnection, sort: CleaningSort, deep_key: list[Any], index: str
+) -> None:
+    filters = CleaningListQuery(sort=sort)
+
+    first = await explain(connection, public_list_query(filters, sort=sort, after=None, limit=PAGE))
+    deep = await explain(
+        connection, public_list_query(filters, sort=sort, after=deep_key, limit=PAGE)
+    )
+
+    for plan in (first, deep):
+        assert_no_full_sort_or_offset(plan)
+        assert index_rows_read(plan, index) <= PAGE
+    assert "Offset" not in json.dumps(first) + json.dumps(deep)
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_search_uses_the_gin_index(connection: AsyncConnection) -> None:
+    filters = CleaningListQuery(q="17777")
+
+    plan = await explain(
+        connection,
+        public_list_query(filters, sort=CleaningSort.relevance, after=None, limit=PAGE),
+    )
+
+    used = {n.get("Index Name") for n in nodes(plan)}
+    assert "ix_cleaning_search" in used
+    assert plan["Actual Rows"] == 1
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_feed_first_and_deep_pages_read_at_most_a_page_per_index(
+    connection: AsyncConnection,
+) -> None:
+    # Touch some rows so the "updated" branch has events of its own.
+    await connection.execute(text("UPDATE cleaning SET name = name || '!' WHERE id % 100 = 0"))
+    await connection.execute(text("ANALYZE cleaning"))
+    first = (datetime.fromisoformat("2030-01-01T00:00:00+00:00"), 2**63 - 1)
+    deep = (datetime.fromisoformat("2026-01-01T01:00:00+00:00"), 60)
+
+    for before in (first, deep):
+        plan = await explain(connection, feed_query(before=before, limit=PAGE))
+        assert index_rows_read(plan, "ix_cleaning_live_created_at") <= PAGE
+        assert "Seq Scan" not in {n["Node Type"] for n in nodes(plan)}

@@ -1,0 +1,515 @@
+"""The offer state machine: every allowed move, every forbidden one, and the races."""
+
+import asyncio
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from phresh.config import Settings
+from phresh.models import Cleaning, CleaningStatus, Offer, OfferStatus, User
+from tests.fixtures.factories import auth_headers, create_cleaning, create_offer, create_user
+
+
+async def offer_status(session: AsyncSession, cleaning: Cleaning, cleaner: User) -> OfferStatus:
+    status = await session.scalar(
+        select(Offer.status).where(Offer.cleaning_id == cleaning.id, Offer.cleaner_id == cleaner.id)
+    )
+    assert status is not None
+    return status
+
+
+async def cleaning_status(session: AsyncSession, cleaning: Cleaning) -> CleaningStatus:
+    status = await session.scalar(select(Cleaning.status).where(Cleaning.id == cleaning.id))
+    assert status is not None
+    return status
+
+
+@pytest.fixture
+async def owner(session: AsyncSession) -> User:
+    return await create_user(session, username="owner")
+
+
+@pytest.fixture
+async def cleaner(session: AsyncSession) -> User:
+    return await create_user(session, username="cleaner")
+
+
+@pytest.fixture
+async def cleaning(session: AsyncSession, owner: User) -> Cleaning:
+    return await create_cleaning(session, owner=owner)
+
+
+# --- making an offer -----------------------------------------------------------------
+
+
+async def test_cleaner_offers_on_open_cleaning(
+    client: httpx.AsyncClient, settings: Settings, cleaning: Cleaning, cleaner: User
+) -> None:
+    response = await client.post(
+        f"/cleanings/{cleaning.id}/offers", headers=auth_headers(settings, cleaner)
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["cleaner"] == "cleaner"
+    assert body["status"] == "pending"
+    assert body["cleaning_id"] == cleaning.id
+
+
+async def test_offer_on_own_cleaning_is_403(
+    client: httpx.AsyncClient, settings: Settings, cleaning: Cleaning, owner: User
+) -> None:
+    response = await client.post(
+        f"/cleanings/{cleaning.id}/offers", headers=auth_headers(settings, owner)
+    )
+
+    assert response.status_code == 403
+    assert response.json()["type"].endswith("own-cleaning")
+
+
+async def test_second_offer_by_same_cleaner_is_409(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    cleaning: Cleaning,
+    cleaner: User,
+) -> None:
+    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+
+    response = await client.post(
+        f"/cleanings/{cleaning.id}/offers", headers=auth_headers(settings, cleaner)
+    )
+
+    assert response.status_code == 409
+    assert response.json()["type"].endswith("already-offered")
+
+
+@pytest.mark.parametrize("status", [CleaningStatus.assigned, CleaningStatus.completed])
+async def test_offer_on_cleaning_not_open_is_409(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    owner: User,
+    cleaner: User,
+    status: CleaningStatus,
+) -> None:
+    cleaning = await create_cleaning(session, owner=owner, status=status)
+
+    response = await client.post(
+        f"/cleanings/{cleaning.id}/offers", headers=auth_headers(settings, cleaner)
+    )
+
+    assert response.status_code == 409
+    assert response.json()["type"].endswith("cleaning-not-open")
+
+
+async def test_offer_on_missing_cleaning_is_404(
+    client: httpx.AsyncClient, settings: Settings, cleaner: User
+) -> None:
+    response = await client.post(
+        "/cleanings/999999/offers", headers=auth_headers(settings, cleaner)
+    )
+
+    assert response.status_code == 404
+
+
+async def test_offer_on_deleted_cleaning_is_404(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    cleaning: Cleaning,
+    owner: User,
+    cleaner: User,
+) -> None:
+    deleted = await client.delete(
+        f"/cleanings/{cleaning.id}", headers=auth_headers(settings, owner)
+    )
+    assert deleted.status_code == 204
+
+    response = await client.post(
+        f"/cleanings/{cleaning.id}/offers", headers=auth_headers(settings, cleaner)
+    )
+
+    assert response.status_code == 404
+
+
+async def test_offer_needs_a_token(client: httpx.AsyncClient, cleaning: Cleaning) -> None:
+    response = await client.post(f"/cleanings/{cleaning.id}/offers")
+
+    assert response.status_code == 401
+
+
+# --- reading offers ----------------------------------------------------------------------
+
+
+async def test_owner_lists_every_offer(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    cleaning: Cleaning,
+    owner: User,
+) -> None:
+    for n in range(3):
+        cleaner = await create_user(session, username=f"c{n}x")
+        await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+
+    response = await client.get(
+        f"/cleanings/{cleaning.id}/offers", headers=auth_headers(settings, owner)
+    )
+
+    assert response.status_code == 200
+    assert sorted(o["cleaner"] for o in response.json()) == ["c0x", "c1x", "c2x"]
+
+
+async def test_non_owner_cannot_list_offers(
+    client: httpx.AsyncClient, settings: Settings, cleaning: Cleaning, cleaner: User
+) -> None:
+    response = await client.get(
+        f"/cleanings/{cleaning.id}/offers", headers=auth_headers(settings, cleaner)
+    )
+
+    assert response.status_code == 403
+
+
+async def test_owner_and_author_read_one_offer(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    cleaning: Cleaning,
+    owner: User,
+    cleaner: User,
+) -> None:
+    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+
+    for reader in (owner, cleaner):
+        response = await client.get(
+            f"/cleanings/{cleaning.id}/offers/cleaner", headers=auth_headers(settings, reader)
+        )
+        assert response.status_code == 200
+        assert response.json()["cleaner"] == "cleaner"
+
+
+async def test_third_party_cannot_read_an_offer(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    cleaning: Cleaning,
+    cleaner: User,
+) -> None:
+    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+    stranger = await create_user(session)
+
+    response = await client.get(
+        f"/cleanings/{cleaning.id}/offers/cleaner", headers=auth_headers(settings, stranger)
+    )
+
+    assert response.status_code == 403
+
+
+async def test_reading_a_missing_offer_is_404(
+    client: httpx.AsyncClient, settings: Settings, cleaning: Cleaning, owner: User, cleaner: User
+) -> None:
+    response = await client.get(
+        f"/cleanings/{cleaning.id}/offers/cleaner", headers=auth_headers(settings, owner)
+    )
+
+    assert response.status_code == 404
+    assert response.json()["type"].endswith("offer-not-found")
+
+
+# --- accepting ---------------------------------------------------------------------------
+
+
+async def test_accept_assigns_cleaning_and_rejects_the_others(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    cleaning: Cleaning,
+    owner: User,
+    cleaner: User,
+) -> None:
+    other = await create_user(session, username="other")
+    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+    await create_offer(session, cleaning=cleaning, cleaner=other)
+
+    response = await client.post(
+        f"/cleanings/{cleaning.id}/offers/cleaner/accept", headers=auth_headers(settings, owner)
+    )
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "accepted"
+    assert await offer_status(session, cleaning, other) == OfferStatus.rejected
+    assert await cleaning_status(session, cleaning) == CleaningStatus.assigned
+
+
+async def test_only_the_owner_may_accept(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    cleaning: Cleaning,
+    cleaner: User,
+) -> None:
+    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+
+    response = await client.post(
+        f"/cleanings/{cleaning.id}/offers/cleaner/accept", headers=auth_headers(settings, cleaner)
+    )
+
+    assert response.status_code == 403
+    assert await offer_status(session, cleaning, cleaner) == OfferStatus.pending
+
+
+@pytest.mark.parametrize(
+    "status", [OfferStatus.rejected, OfferStatus.cancelled, OfferStatus.accepted]
+)
+async def test_accepting_an_offer_that_is_not_pending_is_409(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    cleaning: Cleaning,
+    owner: User,
+    cleaner: User,
+    status: OfferStatus,
+) -> None:
+    await create_offer(session, cleaning=cleaning, cleaner=cleaner, status=status)
+
+    response = await client.post(
+        f"/cleanings/{cleaning.id}/offers/cleaner/accept", headers=auth_headers(settings, owner)
+    )
+
+    assert response.status_code == 409
+
+
+async def test_accepting_on_an_assigned_cleaning_is_409(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    owner: User,
+    cleaner: User,
+) -> None:
+    cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.assigned)
+    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+
+    response = await client.post(
+        f"/cleanings/{cleaning.id}/offers/cleaner/accept", headers=auth_headers(settings, owner)
+    )
+
+    assert response.status_code == 409
+    assert response.json()["type"].endswith("cleaning-not-open")
+
+
+async def test_accepting_an_unknown_user_or_missing_offer_is_404(
+    client: httpx.AsyncClient, settings: Settings, cleaning: Cleaning, owner: User, cleaner: User
+) -> None:
+    headers = auth_headers(settings, owner)
+
+    no_user = await client.post(f"/cleanings/{cleaning.id}/offers/ghost/accept", headers=headers)
+    no_offer = await client.post(f"/cleanings/{cleaning.id}/offers/cleaner/accept", headers=headers)
+
+    assert no_user.status_code == 404
+    assert no_offer.status_code == 404
+
+
+async def test_database_refuses_two_accepted_offers_for_one_cleaning(
+    session: AsyncSession, cleaning: Cleaning, cleaner: User
+) -> None:
+    other = await create_user(session)
+    await create_offer(session, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.accepted)
+
+    with pytest.raises(IntegrityError):
+        async with session.begin_nested():
+            await create_offer(
+                session, cleaning=cleaning, cleaner=other, status=OfferStatus.accepted
+            )
+
+
+# --- cancelling and rescinding -----------------------------------------------------------
+
+
+async def test_accepted_cleaner_cancels_and_everything_reopens(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    owner: User,
+    cleaner: User,
+) -> None:
+    cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.assigned)
+    other = await create_user(session)
+    await create_offer(session, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.accepted)
+    await create_offer(session, cleaning=cleaning, cleaner=other, status=OfferStatus.rejected)
+
+    response = await client.post(
+        f"/cleanings/{cleaning.id}/offers/mine/cancel", headers=auth_headers(settings, cleaner)
+    )
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    assert await offer_status(session, cleaning, other) == OfferStatus.pending
+    assert await cleaning_status(session, cleaning) == CleaningStatus.open
+
+
+async def test_cancelling_a_pending_offer_is_409(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    cleaning: Cleaning,
+    cleaner: User,
+) -> None:
+    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+
+    response = await client.post(
+        f"/cleanings/{cleaning.id}/offers/mine/cancel", headers=auth_headers(settings, cleaner)
+    )
+
+    assert response.status_code == 409
+
+
+async def test_cancelling_without_an_offer_is_404(
+    client: httpx.AsyncClient, settings: Settings, cleaning: Cleaning, cleaner: User
+) -> None:
+    response = await client.post(
+        f"/cleanings/{cleaning.id}/offers/mine/cancel", headers=auth_headers(settings, cleaner)
+    )
+
+    assert response.status_code == 404
+
+
+async def test_rescinding_a_pending_offer_removes_it(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    cleaning: Cleaning,
+    cleaner: User,
+) -> None:
+    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+
+    response = await client.delete(
+        f"/cleanings/{cleaning.id}/offers/mine", headers=auth_headers(settings, cleaner)
+    )
+
+    assert response.status_code == 204
+    count = await session.scalar(
+        select(func.count()).select_from(Offer).where(Offer.cleaning_id == cleaning.id)
+    )
+    assert count == 0
+
+
+async def test_rescinding_an_accepted_offer_is_409(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    owner: User,
+    cleaner: User,
+) -> None:
+    cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.assigned)
+    await create_offer(session, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.accepted)
+
+    response = await client.delete(
+        f"/cleanings/{cleaning.id}/offers/mine", headers=auth_headers(settings, cleaner)
+    )
+
+    assert response.status_code == 409
+    assert await offer_status(session, cleaning, cleaner) == OfferStatus.accepted
+
+
+async def test_rescinding_without_an_offer_is_404(
+    client: httpx.AsyncClient, settings: Settings, cleaning: Cleaning, cleaner: User
+) -> None:
+    response = await client.delete(
+        f"/cleanings/{cleaning.id}/offers/mine", headers=auth_headers(settings, cleaner)
+    )
+
+    assert response.status_code == 404
+
+
+async def test_deleting_a_cleaning_rejects_its_pending_offers(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    cleaning: Cleaning,
+    owner: User,
+    cleaner: User,
+) -> None:
+    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+
+    response = await client.delete(
+        f"/cleanings/{cleaning.id}", headers=auth_headers(settings, owner)
+    )
+
+    assert response.status_code == 204
+    assert await offer_status(session, cleaning, cleaner) == OfferStatus.rejected
+    assert await cleaning_status(session, cleaning) == CleaningStatus.cancelled
+
+
+# --- races, on the real server path: separate connections, committed rows -----------------
+
+
+async def _committed_cleaning_with_offers(
+    engine: AsyncEngine, settings: Settings, cleaners: int
+) -> tuple[int, dict[str, str], list[tuple[str, dict[str, str]]]]:
+    async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+        owner = await create_user(session, username="raceowner")
+        cleaning = await create_cleaning(session, owner=owner)
+        offers = []
+        for n in range(cleaners):
+            cleaner = await create_user(session, username=f"racer{n}")
+            await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+            offers.append((cleaner.username, auth_headers(settings, cleaner)))
+    return cleaning.id, auth_headers(settings, owner), offers
+
+
+async def test_twenty_concurrent_accepts_have_exactly_one_winner(
+    live_client: httpx.AsyncClient, live_engine: AsyncEngine, settings: Settings
+) -> None:
+    cleaning_id, owner_headers, offers = await _committed_cleaning_with_offers(
+        live_engine, settings, 20
+    )
+
+    responses = await asyncio.gather(
+        *(
+            live_client.post(
+                f"/cleanings/{cleaning_id}/offers/{username}/accept", headers=owner_headers
+            )
+            for username, _ in offers
+        )
+    )
+
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [200] + [409] * 19
+    async with AsyncSession(live_engine) as session:
+        statuses = (
+            await session.scalars(select(Offer.status).where(Offer.cleaning_id == cleaning_id))
+        ).all()
+    assert sorted(statuses) == sorted([OfferStatus.accepted] + [OfferStatus.rejected] * 19)
+
+
+async def test_offer_racing_an_accept_never_lands_on_an_assigned_cleaning(
+    live_client: httpx.AsyncClient, live_engine: AsyncEngine, settings: Settings
+) -> None:
+    cleaning_id, owner_headers, offers = await _committed_cleaning_with_offers(
+        live_engine, settings, 1
+    )
+    async with AsyncSession(live_engine, expire_on_commit=False) as session, session.begin():
+        latecomers = [await create_user(session, username=f"late{n}") for n in range(10)]
+
+    accept = live_client.post(
+        f"/cleanings/{cleaning_id}/offers/{offers[0][0]}/accept", headers=owner_headers
+    )
+    late_offers = [
+        live_client.post(f"/cleanings/{cleaning_id}/offers", headers=auth_headers(settings, u))
+        for u in latecomers
+    ]
+    responses = await asyncio.gather(accept, *late_offers)
+
+    assert responses[0].status_code == 200
+    assert {r.status_code for r in responses[1:]} <= {201, 409}
+    async with AsyncSession(live_engine) as session:
+        pending = await session.scalar(
+            select(func.count())
+            .select_from(Offer)
+            .where(Offer.cleaning_id == cleaning_id, Offer.status == OfferStatus.pending)
+        )
+    # Any offer that got in before the accept was rejected by it; none arrived after.
+    assert pending == 0
