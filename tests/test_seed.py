@@ -1,0 +1,75 @@
+"""The bulk seed: believable proportions, every index back, every foreign key intact."""
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from phresh import migrations, seed
+
+
+async def _fetch(url: str, query: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows: list[asyncpg.Record] = await conn.fetch(query)
+        return rows
+    finally:
+        await conn.close()
+
+
+# Names, uniqueness, partiality and columns: what a rebuilt index must match (the definition's
+# text is re-rendered by PostgreSQL, so it is not compared verbatim).
+INDEXES = """
+SELECT c.relname, i.indisunique, i.indpred IS NOT NULL AS partial, i.indkey::text AS columns
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' ORDER BY 1
+"""
+
+
+async def test_bulk_seed_rebuilds_every_index_and_keeps_the_rules(
+    empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await asyncio.to_thread(migrations.upgrade, empty_database_url)
+    before = await _fetch(empty_database_url, INDEXES)
+    monkeypatch.setattr(seed, "BULK_THRESHOLD", 100)
+
+    report = await seed.seed(empty_database_url, users=30, cleanings=600, random_seed=7)
+
+    assert "indexes" in report
+    assert await _fetch(empty_database_url, INDEXES) == before
+    [counts] = await _fetch(
+        empty_database_url,
+        """
+        SELECT (SELECT count(*) FROM "user") AS users,
+               (SELECT count(*) FROM profile) AS profiles,
+               (SELECT count(*) FROM cleaning) AS cleanings,
+               (SELECT count(*) FROM cleaning WHERE status = 'open') AS open,
+               (SELECT count(*) FROM offer o JOIN cleaning c ON c.id = o.cleaning_id
+                 WHERE o.cleaner_id = c.owner_id) AS self_offers,
+               (SELECT count(*) FROM cleaning c WHERE c.status IN ('assigned', 'completed')
+                 AND NOT EXISTS (SELECT 1 FROM offer o WHERE o.cleaning_id = c.id
+                                 AND o.status IN ('accepted', 'completed'))) AS unstaffed,
+               (SELECT count(*) FROM evaluation) AS evaluations,
+               (SELECT count(*) FROM cleaning WHERE status = 'completed') AS completed
+        """,
+    )
+    assert counts["users"] == counts["profiles"] == 30
+    assert counts["cleanings"] == 600
+    assert 0.6 < counts["open"] / 600 < 0.8
+    assert counts["self_offers"] == 0
+    assert counts["unstaffed"] == 0
+    assert counts["evaluations"] == counts["completed"] > 0
+
+
+async def test_seed_is_repeatable_and_adds_to_existing_data(empty_database_url: str) -> None:
+    await asyncio.to_thread(migrations.upgrade, empty_database_url)
+
+    await seed.seed(empty_database_url, users=5, cleanings=20, random_seed=1)
+    await seed.seed(empty_database_url, users=5, cleanings=20, random_seed=1)
+
+    [counts] = await _fetch(
+        empty_database_url,
+        'SELECT (SELECT count(*) FROM "user") AS users, (SELECT count(*) FROM cleaning) AS c',
+    )
+    assert (counts["users"], counts["c"]) == (10, 40)
