@@ -3,8 +3,14 @@ import logging
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from phresh.config import Settings
 from phresh.errors import NotFound
+from phresh.main import create_app
+from tests.fixtures.client import BASE_URL
+from tests.fixtures.database import make_settings
+from tests.fixtures.factories import auth_headers, create_cleaning, create_user
 
 PROBLEM = "application/problem+json"
 SECRET_MESSAGE = "password=hunter2 for user 42"
@@ -155,3 +161,111 @@ async def test_unsafe_incoming_request_id_is_replaced(
 
     assert response.headers["x-request-id"] != unsafe
     assert response.headers["x-request-id"]
+
+
+# --- hostile and malformed input: a 4xx, never a 500 -------------------------------------
+
+REFUSING_URL = "postgresql://postgres@127.0.0.1:1/x"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload"),
+    [
+        ("POST", "/cleanings", {"name": "Spring\x00clean", "price": "25"}),
+        ("POST", "/cleanings", {"name": "Spring", "description": "a\x00b", "price": "25"}),
+        ("PATCH", "/cleanings/{cleaning_id}", {"name": "Spring\x00clean"}),
+        ("PATCH", "/profiles/me", {"bio": "a\x00b"}),
+        (
+            "POST",
+            "/users",
+            {
+                "username": "nul_user",
+                "email": "nul@example.com",
+                "password": "long enough password",
+                "full_name": "a\x00b",
+            },
+        ),
+    ],
+    ids=["cleaning-name", "cleaning-description", "patch-name", "profile-bio", "full-name"],
+)
+async def test_nul_character_in_a_json_field_is_422_not_500(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    method: str,
+    path: str,
+    payload: dict[str, str],
+) -> None:
+    user = await create_user(session)
+    cleaning = await create_cleaning(session, owner=user)
+
+    response = await client.request(
+        method,
+        path.format(cleaning_id=cleaning.id),
+        json=payload,
+        headers=auth_headers(settings, user),
+    )
+
+    assert response.status_code == 422
+
+
+async def test_nul_character_in_a_login_name_is_401_not_500(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/auth/token", data={"username": "ada\x00", "password": "not the password"}
+    )
+
+    assert response.status_code == 401
+
+
+async def test_nul_character_in_a_profile_path_is_4xx_not_500(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    user = await create_user(session)
+
+    response = await client.get("/profiles/ada%00", headers=auth_headers(settings, user))
+
+    assert 400 <= response.status_code < 500
+
+
+async def test_refused_database_connection_is_503_with_retry_after(settings: Settings) -> None:
+    app = create_app(make_settings(REFUSING_URL))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+            response = await client.post(
+                "/auth/token", data={"username": "ada", "password": "not the password"}
+            )
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["type"].endswith("unavailable")
+
+
+async def test_explicit_null_in_a_patch_names_the_field(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    owner = await create_user(session)
+    cleaning = await create_cleaning(session, owner=owner)
+
+    response = await client.patch(
+        f"/cleanings/{cleaning.id}", json={"price": None}, headers=auth_headers(settings, owner)
+    )
+
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == {"price"}
+
+
+async def test_malformed_json_body_is_reported_on_the_body(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/users", content=b'{"username": ', headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == {"body"}
+
+
+async def test_non_ascii_request_id_is_not_echoed_altered(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health/live", headers=[(b"X-Request-ID", b"caf\xe9")])
+
+    echoed = dict(response.headers.raw)[b"x-request-id"]
+    assert echoed.isascii()

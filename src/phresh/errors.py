@@ -156,8 +156,11 @@ async def handle_app_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _field_name(loc: tuple[Any, ...]) -> str:
+def _field_name(loc: tuple[Any, ...], error_type: str) -> str:
     # ("body", "price") -> "price"; ("query", "limit") -> "limit"; nested -> "a.b.0"
+    if error_type == "json_invalid":
+        # The location is a character offset into the body, not a field.
+        return "body"
     parts = [str(part) for part in loc]
     if len(parts) > 1 and parts[0] in {"body", "query", "path", "header", "cookie"}:
         parts = parts[1:]
@@ -168,7 +171,7 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
     assert isinstance(exc, RequestValidationError)
     errors = [
         FieldError(
-            field=_field_name(tuple(error.get("loc", ()))),
+            field=_field_name(tuple(error.get("loc", ())), str(error.get("type", ""))),
             # The message never echoes the input: a rejected password stays unlogged.
             message=str(error.get("msg", "invalid value")),
             type=str(error.get("type", "value_error")),
@@ -246,21 +249,39 @@ async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _is_unavailable(exc: DBAPIError) -> bool:
-    orig = getattr(exc, "orig", None)
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    sqlstate = _sqlstate(exc)
     # 57014 query_canceled (statement_timeout), 55P03 lock_not_available (lock_timeout),
     # class 08 connection exceptions, 57P0x server shutting down.
-    if isinstance(sqlstate, str) and (
+    if sqlstate is not None and (
         sqlstate in {"57014", "55P03"} or sqlstate.startswith(("08", "57P"))
     ):
         return True
     return exc.connection_invalidated or isinstance(exc, InterfaceError | OperationalError)
 
 
+# 22021 character_not_in_repertoire (a NUL byte), 22P05 untranslatable_character: text that
+# PostgreSQL cannot store. Validation refuses it first; this is the net under that.
+UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return sqlstate if isinstance(sqlstate, str) else None
+
+
 async def handle_dbapi_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
     if _is_unavailable(exc):
         return await handle_database_unavailable(request, exc)
+    if _sqlstate(exc) in UNSTORABLE_TEXT:
+        return problem_response(
+            request,
+            status=422,
+            slug="validation",
+            title="Invalid input",
+            detail="The request contains characters that cannot be stored (such as NUL).",
+        )
     return await handle_unexpected(request, exc)
 
 
@@ -305,7 +326,11 @@ def _incoming_request_id(scope: Scope) -> str | None:
         if name == b"x-request-id":
             text: str = value.decode("latin-1")
             # Only a short, plain token is echoed back into headers and logs.
-            if 0 < len(text) <= 64 and all(c.isalnum() or c in "-_." for c in text):
+            if (
+                0 < len(text) <= 64
+                and text.isascii()
+                and all(c.isalnum() or c in "-_." for c in text)
+            ):
                 return text
     return None
 
@@ -315,5 +340,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(PoolTimeoutError, handle_database_unavailable)
+    # asyncpg raises the socket's own error (ConnectionRefusedError, TimeoutError) when it
+    # cannot connect; the database is this service's only network peer.
+    app.add_exception_handler(OSError, handle_database_unavailable)
     app.add_exception_handler(DBAPIError, handle_dbapi_error)
     app.add_middleware(RequestIdMiddleware)

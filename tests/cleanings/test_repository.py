@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import ClauseElement, text
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from phresh.cleanings.repository import public_list_query
 from phresh.cleanings.schemas import CleaningListQuery, CleaningSort

@@ -11,10 +11,11 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    field_validator,
     model_validator,
 )
 
-from phresh.kit.schemas import InputSchema, Schema
+from phresh.kit.schemas import InputSchema, Schema, refuse_nul
 from phresh.models.cleaning import CleaningStatus, CleaningType
 
 CENT = Decimal("0.01")
@@ -55,14 +56,14 @@ class CleaningUpdate(InputSchema):
     cleaning_type: CleaningType | None = None
     price: Price | None = None
 
-    @model_validator(mode="after")
-    def refuse_nulls(self) -> Self:
+    @field_validator("name", "description", "cleaning_type", "price", mode="before")
+    @classmethod
+    def refuse_null(cls, value: object) -> object:
         # Absent means "leave as is"; an explicit null would mean "erase", which no field allows.
-        nulls = [name for name in self.model_fields_set if getattr(self, name) is None]
-        if nulls:
-            msg = f"may be omitted but not null: {', '.join(sorted(nulls))}"
+        if value is None:
+            msg = "may be omitted but not null"
             raise ValueError(msg)
-        return self
+        return value
 
 
 class CleaningRead(Schema):
@@ -91,6 +92,11 @@ class CleaningListQuery(BaseModel):
     """Query parameters of ``GET /cleanings``; unknown parameters are a 422, not ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("q", "owner", "cursor", mode="before")
+    @classmethod
+    def _refuse_nul(cls, value: object) -> object:
+        return refuse_nul(value)
 
     cleaning_type: CleaningType | None = None
     min_price: Price | None = None

@@ -1,4 +1,14 @@
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+
+def refuse_nul(value: Any) -> Any:
+    """PostgreSQL text cannot hold U+0000: refuse it here, on the field, as a 422."""
+    if isinstance(value, str) and "\x00" in value:
+        msg = "must not contain NUL (U+0000) characters"
+        raise ValueError(msg)
+    return value
 
 
 class Schema(BaseModel):
@@ -11,3 +21,8 @@ class InputSchema(BaseModel):
     """Base of every request body: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)

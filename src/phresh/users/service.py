@@ -59,7 +59,14 @@ async def get_active_user(session: AsyncSession, user_id: int) -> User | None:
     return user if user is not None and user.is_active else None
 
 
+def _could_exist(name: str) -> bool:
+    # Neither a username nor an email can hold NUL; PostgreSQL could not even compare it.
+    return "\x00" not in name and len(name) <= 254
+
+
 async def get_user_by_login(session: AsyncSession, login: str) -> User | None:
+    if not _could_exist(login):
+        return None
     return await repository.get_user_by_login(session, login)
 
 
@@ -71,14 +78,22 @@ async def get_user_with_profile(session: AsyncSession, user: User) -> User:
 
 
 async def get_public_profile(session: AsyncSession, username: str) -> Profile:
-    profile = await repository.get_profile_by_username(session, username)
+    profile = (
+        await repository.get_profile_by_username(session, username)
+        if _could_exist(username)
+        else None
+    )
     if profile is None or not profile.user.is_active:
         raise UserNotFound(f"No user is called {username!r}.")
     return profile
 
 
 async def get_user_id(session: AsyncSession, username: str) -> int:
-    user_id = await repository.get_user_id_by_username(session, username)
+    user_id = (
+        await repository.get_user_id_by_username(session, username)
+        if _could_exist(username)
+        else None
+    )
     if user_id is None:
         raise UserNotFound(f"No user is called {username!r}.")
     return user_id
