@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
     db_pool_recycle_s: int = Field(default=1800, ge=-1)
-    db_pool_pre_ping: bool = True
+    # Off: a ping is a round trip on every checkout. A dropped connection is detected on use
+    # instead, and SQLAlchemy then recycles the whole pool, so one request sees the outage.
+    db_pool_pre_ping: bool = False
     db_echo: bool = False
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
     db_lock_timeout_ms: int = Field(default=5_000, ge=0)

@@ -46,11 +46,18 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 
 class Database:
-    """What the lifespan opens and closes: one engine and its sessionmaker."""
+    """What the lifespan opens and closes: one engine (one pool) and its sessionmakers.
+
+    ``read_sessionmaker`` runs in autocommit mode: a request that only reads needs no
+    BEGIN and COMMIT round trips; each of its statements sees a committed snapshot.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.engine = create_engine(settings)
         self.sessionmaker = create_sessionmaker(self.engine)
+        self.read_sessionmaker = create_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -61,9 +68,21 @@ def get_database(request: Request) -> Database:
     return database
 
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session and one transaction per request: commit on success, roll back on error."""
-    async with get_database(request).sessionmaker() as session:
+    """One session per request; for writes one transaction: commit on success, else roll back.
+
+    Safe methods (GET, HEAD) only read, so they skip the transaction round trips.
+    """
+    database = get_database(request)
+    maker = (
+        database.read_sessionmaker
+        if request.method in READ_ONLY_METHODS
+        else database.sessionmaker
+    )
+    async with maker() as session:
         try:
             yield session
         except BaseException:

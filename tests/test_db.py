@@ -1,0 +1,71 @@
+"""The request owns its session: writes in one committed transaction, reads without one."""
+
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from phresh.config import Settings
+from phresh.models import Cleaning
+from tests.fixtures.factories import auth_headers, create_user
+
+
+def driver_autocommit_per_statement(app: FastAPI) -> list[bool]:
+    """For each statement the app sends, whether the driver ran it outside BEGIN/COMMIT."""
+    seen: list[bool] = []
+
+    def before_execute(connection: Any, *args: Any) -> None:
+        seen.append(bool(connection.connection.dbapi_connection.autocommit))
+
+    event.listen(app.state.database.engine.sync_engine, "before_cursor_execute", before_execute)
+    return seen
+
+
+async def test_a_write_commits_before_the_response(
+    live_app: FastAPI, live_client: httpx.AsyncClient, live_engine: AsyncEngine, settings: Settings
+) -> None:
+    async with AsyncSession(live_engine, expire_on_commit=False) as session, session.begin():
+        owner = await create_user(session)
+    autocommit = driver_autocommit_per_statement(live_app)
+
+    response = await live_client.post(
+        "/cleanings", json={"name": "Attic", "price": "30"}, headers=auth_headers(settings, owner)
+    )
+
+    assert response.status_code == 201
+    assert autocommit
+    assert not any(autocommit)
+    async with AsyncSession(live_engine) as session:
+        stored = await session.scalar(select(func.count()).select_from(Cleaning))
+    assert stored == 1
+
+
+async def test_a_failed_write_leaves_nothing_behind(
+    live_app: FastAPI, live_client: httpx.AsyncClient, live_engine: AsyncEngine, settings: Settings
+) -> None:
+    async with AsyncSession(live_engine, expire_on_commit=False) as session, session.begin():
+        owner = await create_user(session, username="taken")
+    payload = {"username": "taken", "email": "new@example.com", "password": "long enough pw"}
+
+    response = await live_client.post("/users", json=payload)
+
+    assert response.status_code == 409
+    async with AsyncSession(live_engine) as session:
+        users = await session.scalar(select(func.count()).select_from(type(owner)))
+    assert users == 1
+
+
+async def test_a_read_runs_without_a_transaction(
+    live_app: FastAPI, live_client: httpx.AsyncClient, live_engine: AsyncEngine, settings: Settings
+) -> None:
+    async with AsyncSession(live_engine, expire_on_commit=False) as session, session.begin():
+        user = await create_user(session)
+    autocommit = driver_autocommit_per_statement(live_app)
+
+    response = await live_client.get("/users/me", headers=auth_headers(settings, user))
+
+    assert response.status_code == 200
+    assert autocommit
+    assert all(autocommit)
