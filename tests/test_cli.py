@@ -1,5 +1,6 @@
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -90,7 +91,17 @@ def test_db_help_lists_the_migration_commands() -> None:
     result = CliRunner().invoke(app, ["db", "--help"], prog_name="phresh")
 
     assert result.exit_code == 0
-    for command in ("upgrade", "downgrade", "current", "history", "revision", "check"):
+    for command in (
+        "upgrade",
+        "downgrade",
+        "current",
+        "history",
+        "revision",
+        "check",
+        "backup",
+        "restore",
+        "create-app-role",
+    ):
         assert command in result.output
 
 
@@ -223,3 +234,29 @@ async def test_cli_create_superuser_then_duplicate_exits_1(empty_database_url: s
     assert second.exit_code == 1
     assert "already exists" in second.stderr
     assert ADMIN_PASSWORD not in first.output + second.output
+
+
+@pytest.mark.usefixtures("fresh_settings_cache")
+async def test_cli_backup_then_restore_brings_back_deleted_rows(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    dump = tmp_path / "backup.dump"
+    await run_cli(["seed", "--users", "2", "--cleanings", "4"], empty_database_url)
+    backup = await run_cli(["db", "backup", "--output", str(dump)], empty_database_url)
+    await fetch_one(empty_database_url, "DELETE FROM cleaning RETURNING 1")
+
+    restore = await run_cli(["db", "restore", str(dump), "--yes"], empty_database_url)
+
+    assert backup.exit_code == 0, backup.output
+    assert restore.exit_code == 0, restore.output
+    assert await row_counts(empty_database_url) == {"users": 2, "profiles": 2, "cleanings": 4}
+
+
+@pytest.mark.usefixtures("fresh_settings_cache")
+async def test_cli_restore_of_a_missing_file_exits_1(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    result = await run_cli(["db", "restore", str(tmp_path / "x.dump"), "--yes"], empty_database_url)
+
+    assert result.exit_code == 1
+    assert "no such backup" in result.stderr

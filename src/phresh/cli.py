@@ -7,6 +7,8 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from copy import deepcopy
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -135,6 +137,60 @@ def db_check() -> None:
     """Fail if the models and the migrations disagree."""
     with database_url(get_settings()) as url:
         command.check(migrations.alembic_config(url))
+
+
+@db_app.command("backup")
+def db_backup(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Default: var/backups/<time>.dump")
+    ] = None,
+) -> None:
+    """Dump the whole database to one compressed file (pg_dump custom format)."""
+    from phresh import maintenance
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    target = output or Path("var/backups") / f"phresh-{stamp}.dump"
+    with database_url(get_settings()) as url:
+        try:
+            maintenance.backup(url, target)
+        except maintenance.MaintenanceError as exc:
+            typer.echo(f"phresh: backup failed: {exc}", err=True)
+            raise typer.Exit(code=1) from exc
+    typer.echo(f"phresh: backup written to {target}")
+
+
+@db_app.command("restore")
+def db_restore(
+    dump: Annotated[Path, typer.Argument(help="A file written by `phresh db backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Replace the database's contents with a backup, in one transaction."""
+    from phresh import maintenance
+
+    if not yes:
+        typer.confirm("This replaces every table's contents. Continue?", abort=True)
+    with database_url(get_settings()) as url:
+        try:
+            maintenance.restore(url, dump)
+        except maintenance.MaintenanceError as exc:
+            typer.echo(f"phresh: restore failed: {exc}", err=True)
+            raise typer.Exit(code=1) from exc
+    typer.echo(f"phresh: restored {dump}")
+
+
+@db_app.command("create-app-role")
+def db_create_app_role(
+    role: Annotated[str, typer.Argument(help="Login role for the API, e.g. phresh_app.")],
+    password: Annotated[
+        str | None, typer.Option(help="Its password (omit for socket/trust setups).")
+    ] = None,
+) -> None:
+    """Create (or re-grant) a least-privilege role: row access only, no schema changes."""
+    from phresh import maintenance
+
+    with database_url(get_settings()) as url:
+        asyncio.run(maintenance.create_app_role(url, role, password))
+    typer.echo(f"phresh: role {role!r} can now read and write rows, and nothing more")
 
 
 @app.command()
