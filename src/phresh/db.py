@@ -74,15 +74,14 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request; for writes one transaction: commit on success, else roll back.
 
-    Safe methods (GET, HEAD) only read, so they skip the transaction round trips.
+    Safe methods (GET, HEAD) only read: an autocommit session, no BEGIN, nothing to commit.
     """
     database = get_database(request)
-    maker = (
-        database.read_sessionmaker
-        if request.method in READ_ONLY_METHODS
-        else database.sessionmaker
-    )
-    async with maker() as session:
+    if request.method in READ_ONLY_METHODS:
+        async with database.read_sessionmaker() as session:
+            yield session
+        return
+    async with database.sessionmaker() as session:
         try:
             yield session
         except BaseException:

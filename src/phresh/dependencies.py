@@ -1,4 +1,8 @@
-"""Application-wide dependencies: what the lifespan put on ``app.state``."""
+"""Application-wide dependencies: what the lifespan put on ``app.state``.
+
+All ``async def``: FastAPI runs a plain ``def`` dependency in the thread pool, a thread hop
+per request for what is only an attribute read.
+"""
 
 from typing import Annotated
 
@@ -8,12 +12,12 @@ from phresh.config import Settings
 from phresh.kit.pagination import CursorCodec
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_cursor_codec(request: Request) -> CursorCodec:
+async def get_cursor_codec(request: Request) -> CursorCodec:
     codec: CursorCodec = request.app.state.cursor_codec
     return codec
 

@@ -5,10 +5,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from phresh.auth.router import router as auth_router
-from phresh.auth.service import LoginRateLimiter
+from phresh.auth.service import LoginRateLimiter, TokenReader
 from phresh.cleanings.router import router as cleanings_router
 from phresh.config import Settings, get_settings
 from phresh.db import Database
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.migration_head = head_revision()
+    app.state.token_reader = TokenReader(settings)
     app.state.login_limiter = LoginRateLimiter(
         settings.login_rate_limit, settings.login_rate_window_s
     )
@@ -58,7 +59,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
 
-    api = APIRouter(prefix=API_PREFIX)
     for router in (
         health_router,
         users_router,
@@ -68,6 +68,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         evaluations_router,
         feed_router,
     ):
-        api.include_router(router)
-    app.include_router(api)
+        app.include_router(router, prefix=API_PREFIX)
     return app

@@ -6,7 +6,6 @@ from fastapi.security import OAuth2PasswordBearer
 from phresh.auth import service as auth_service
 from phresh.auth.exceptions import InvalidToken
 from phresh.db import SessionDep
-from phresh.dependencies import SettingsDep
 from phresh.errors import Unauthorized
 from phresh.models import User
 from phresh.users import service as user_service
@@ -14,21 +13,26 @@ from phresh.users import service as user_service
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
+async def get_token_reader(request: Request) -> auth_service.TokenReader:
+    reader: auth_service.TokenReader = request.app.state.token_reader
+    return reader
+
+
 async def get_current_user(
     session: SessionDep,
-    settings: SettingsDep,
+    reader: Annotated[auth_service.TokenReader, Depends(get_token_reader)],
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
     if token is None:
         raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
-    user_id = auth_service.read_access_token(settings, token)
+    user_id = reader.user_id(token)
     user = await user_service.get_active_user(session, user_id)
     if user is None:
         raise InvalidToken("The account behind this token no longer exists or is disabled.")
     return user
 
 
-def get_login_limiter(request: Request) -> auth_service.LoginRateLimiter:
+async def get_login_limiter(request: Request) -> auth_service.LoginRateLimiter:
     limiter: auth_service.LoginRateLimiter = request.app.state.login_limiter
     return limiter
 

@@ -33,6 +33,10 @@ def create_access_token(settings: Settings, user: User) -> Token:
 
 def read_access_token(settings: Settings, token: str) -> int:
     """The user id a valid token was issued to; InvalidToken otherwise."""
+    return _verify(settings, token)[0]
+
+
+def _verify(settings: Settings, token: str) -> tuple[int, float]:
     try:
         claims = jwt.decode(
             token,
@@ -42,9 +46,37 @@ def read_access_token(settings: Settings, token: str) -> int:
             issuer=settings.jwt_issuer,
             options={"require": ["exp", "iss", "aud", "sub"]},
         )
-        return int(claims["sub"])
+        return int(claims["sub"]), float(claims["exp"])
     except (jwt.PyJWTError, ValueError) as exc:
         raise InvalidToken("The access token is invalid or has expired; log in again.") from exc
+
+
+class TokenReader:
+    """``read_access_token`` with a small cache of tokens already verified.
+
+    A client sends the same token on every request until it expires; checking its HMAC and
+    claims again each time is a tenth of a millisecond of CPU on a sub-millisecond request.
+    A cached token is still refused the moment its ``exp`` passes, and only tokens that
+    verified are cached, so the cache cannot admit anything the check would refuse.
+    """
+
+    def __init__(self, settings: Settings, max_size: int = 4096) -> None:
+        self._settings = settings
+        self._max_size = max_size
+        self._verified: dict[str, tuple[int, float]] = {}
+
+    def user_id(self, token: str) -> int:
+        cached = self._verified.get(token)
+        if cached is not None:
+            user_id, expires_at = cached
+            if time.time() < expires_at:
+                return user_id
+            del self._verified[token]
+        user_id, expires_at = _verify(self._settings, token)
+        if len(self._verified) >= self._max_size:
+            self._verified.clear()
+        self._verified[token] = (user_id, expires_at)
+        return user_id
 
 
 @dataclass

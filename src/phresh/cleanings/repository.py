@@ -1,27 +1,22 @@
 """All SQL about cleanings."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
-    Float,
     Select,
-    cast,
     func,
-    literal_column,
-    null,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from phresh.cleanings.schemas import CleaningListQuery, CleaningSort
-from phresh.models import Cleaning, CleaningStatus, Offer, OfferStatus, User
+from phresh.kit.repository import driver_connection
+from phresh.models import Cleaning, CleaningStatus, Offer, OfferStatus
 
 
 def _live() -> Select[Cleaning]:
@@ -36,6 +31,22 @@ async def insert_cleaning(session: AsyncSession, cleaning: Cleaning) -> Cleaning
 
 async def get_cleaning(session: AsyncSession, cleaning_id: int) -> Cleaning | None:
     return await session.scalar(_live().where(Cleaning.id == cleaning_id))
+
+
+CLEANING_READ = """
+SELECT c.id, u.username AS owner, c.name, c.description, c.cleaning_type, c.price, c.status,
+       c.created_at, c.updated_at
+FROM cleaning c JOIN "user" u ON u.id = c.owner_id
+WHERE c.id = $1 AND c.deleted_at IS NULL
+"""
+
+
+async def read_cleaning(session: AsyncSession, cleaning_id: int) -> Mapping[str, Any] | None:
+    """The API's view of a live cleaning, in plain SQL: the hottest read of the service."""
+    row: Mapping[str, Any] | None = await (await driver_connection(session)).fetchrow(
+        CLEANING_READ, cleaning_id
+    )
+    return row
 
 
 async def get_cleaning_for_update(session: AsyncSession, cleaning_id: int) -> Cleaning | None:
@@ -55,15 +66,23 @@ async def list_owned_cleanings(
     limit: int,
     after: tuple[datetime, int] | None,
     status: CleaningStatus | None,
-) -> Sequence[Cleaning]:
+) -> list[Mapping[str, Any]]:
     """Newest first, keyset on (created_at, id): served by ix_cleaning_owner_id_created_at."""
-    statement = _live().where(Cleaning.owner_id == owner_id)
+    query = Query()
+    conditions = [f"c.owner_id = {query.param(owner_id)}", "c.deleted_at IS NULL"]
     if status is not None:
-        statement = statement.where(Cleaning.status == status)
+        conditions.append(f"c.status = {query.param(status.value)}")
     if after is not None:
-        statement = statement.where(tuple_(Cleaning.created_at, Cleaning.id) < after)
-    statement = statement.order_by(Cleaning.created_at.desc(), Cleaning.id.desc()).limit(limit)
-    return (await session.scalars(statement)).all()
+        key = f"({query.param(after[0])}, {query.param(after[1])})"
+        conditions.append(f"(c.created_at, c.id) < {key}")
+    sql = (
+        f"SELECT {CLEANING_COLUMNS} {FROM_CLEANING} WHERE {' AND '.join(conditions)} "
+        f"ORDER BY c.created_at DESC, c.id DESC LIMIT {query.param(limit)}"
+    )
+    rows: list[Mapping[str, Any]] = await (await driver_connection(session)).fetch(
+        sql, *query.params
+    )
+    return rows
 
 
 async def count_owned_cleanings(
@@ -113,60 +132,82 @@ async def reject_pending_offers(session: AsyncSession, cleaning_id: int) -> None
     )
 
 
-def _public_conditions(filters: CleaningListQuery) -> list[ColumnElement[bool]]:
-    conditions = [Cleaning.status == CleaningStatus.open, Cleaning.deleted_at.is_(None)]
+class Query:
+    """Plain SQL with numbered parameters, assembled from fixed fragments.
+
+    Only this module's constants are spliced into the text; every value a client sent is a
+    bind parameter. Each distinct shape becomes one prepared statement per connection.
+    """
+
+    def __init__(self) -> None:
+        self.params: list[Any] = []
+
+    def param(self, value: Any) -> str:
+        self.params.append(value)
+        return f"${len(self.params)}"
+
+
+LIVE_OPEN = "c.status = 'open' AND c.deleted_at IS NULL"
+FROM_CLEANING = 'FROM cleaning c JOIN "user" u ON u.id = c.owner_id'
+CLEANING_COLUMNS = (
+    "c.id, u.username AS owner, c.name, c.description, c.cleaning_type, c.price, c.status, "
+    "c.created_at, c.updated_at"
+)
+
+
+def _public_conditions(query: Query, filters: CleaningListQuery) -> list[str]:
+    conditions = [LIVE_OPEN]
     if filters.cleaning_type is not None:
-        conditions.append(Cleaning.cleaning_type == filters.cleaning_type)
+        conditions.append(f"c.cleaning_type = {query.param(filters.cleaning_type.value)}")
     if filters.min_price is not None:
-        conditions.append(Cleaning.price >= filters.min_price)
+        conditions.append(f"c.price >= {query.param(filters.min_price)}")
     if filters.max_price is not None:
-        conditions.append(Cleaning.price <= filters.max_price)
+        conditions.append(f"c.price <= {query.param(filters.max_price)}")
     if filters.owner is not None:
-        owner_id = select(User.id).where(User.username == filters.owner).scalar_subquery()
-        conditions.append(Cleaning.owner_id == owner_id)
+        owner = query.param(filters.owner)
+        subquery = f'(SELECT id FROM "user" WHERE username = {owner})'  # noqa: S608 - a $n
+        conditions.append(f"c.owner_id = {subquery}")
     if filters.q:
-        conditions.append(Cleaning.search.op("@@")(_tsquery(filters.q)))
+        # websearch_to_tsquery never fails on user input: quotes, operators, SQL are words.
+        conditions.append(f"c.search @@ websearch_to_tsquery('english', {query.param(filters.q)})")
     return conditions
 
 
-def _tsquery(text: str) -> ColumnElement[Any]:
-    # websearch_to_tsquery never fails on user input: quotes, operators and SQL are just words.
-    return func.websearch_to_tsquery(literal_column("'english'::regconfig"), text)
-
-
-def public_list_query(
+def public_list_sql(
     filters: CleaningListQuery, *, sort: CleaningSort, after: list[Any] | None, limit: int
-) -> Select[Cleaning, float | None]:
+) -> tuple[str, list[Any]]:
     """Open cleanings, filtered, in one of three keyset orders; never OFFSET.
 
     newest walks ix_cleaning_open_created_at backwards, price walks ix_cleaning_open_price;
-    relevance ranks (ts_rank_cd) the rows the GIN index matched.
+    relevance ranks (ts_rank_cd) the rows the GIN index matched. The keyset condition is a
+    row comparison on the index's own columns, so the scan starts at the cursor.
     """
-    rank: ColumnElement[Any] = (
-        func.ts_rank_cd(Cleaning.search, _tsquery(filters.q)) if filters.q else null()
-    )
-    statement = (
-        select(Cleaning, rank.label("rank"))
-        .options(joinedload(Cleaning.owner))
-        .where(*_public_conditions(filters))
-    )
+    query = Query()
+    conditions = _public_conditions(query, filters)
+    rank = "NULL::real"
+    if filters.q:
+        # The same parameter as in the @@ condition ($n may appear twice).
+        rank = f"ts_rank_cd(c.search, websearch_to_tsquery('english', ${len(query.params)}))"
     if sort == CleaningSort.price:
         if after is not None:
-            key = (Decimal(str(after[0])), int(after[1]))
-            statement = statement.where(tuple_(Cleaning.price, Cleaning.id) > key)
-        statement = statement.order_by(Cleaning.price, Cleaning.id)
+            key = f"({query.param(Decimal(str(after[0])))}::numeric, {query.param(int(after[1]))})"
+            conditions.append(f"(c.price, c.id) > {key}")
+        order = "c.price, c.id"
     elif sort == CleaningSort.relevance:
         if after is not None:
-            statement = statement.where(
-                tuple_(cast(rank, Float), Cleaning.id) < (float(after[0]), int(after[1]))
-            )
-        statement = statement.order_by(rank.desc(), Cleaning.id.desc())
+            key = f"({query.param(float(after[0]))}::real, {query.param(int(after[1]))})"
+            conditions.append(f"({rank}, c.id) < {key}")
+        order = f"{rank} DESC, c.id DESC"
     else:
         if after is not None:
-            key_at = (datetime.fromisoformat(str(after[0])), int(after[1]))
-            statement = statement.where(tuple_(Cleaning.created_at, Cleaning.id) < key_at)
-        statement = statement.order_by(Cleaning.created_at.desc(), Cleaning.id.desc())
-    return statement.limit(limit)
+            at = query.param(datetime.fromisoformat(str(after[0])))
+            conditions.append(f"(c.created_at, c.id) < ({at}, {query.param(int(after[1]))})")
+        order = "c.created_at DESC, c.id DESC"
+    sql = (
+        f"SELECT {CLEANING_COLUMNS}, {rank} AS rank {FROM_CLEANING} "
+        f"WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT {query.param(limit)}"
+    )
+    return sql, query.params
 
 
 async def list_public_cleanings(
@@ -176,11 +217,15 @@ async def list_public_cleanings(
     sort: CleaningSort,
     after: list[Any] | None,
     limit: int,
-) -> list[tuple[Cleaning, float | None]]:
-    statement = public_list_query(filters, sort=sort, after=after, limit=limit)
-    return [(cleaning, rank) for cleaning, rank in await session.execute(statement)]
+) -> list[Mapping[str, Any]]:
+    sql, params = public_list_sql(filters, sort=sort, after=after, limit=limit)
+    rows: list[Mapping[str, Any]] = await (await driver_connection(session)).fetch(sql, *params)
+    return rows
 
 
 async def count_public_cleanings(session: AsyncSession, filters: CleaningListQuery) -> int:
-    statement = select(func.count()).select_from(Cleaning).where(*_public_conditions(filters))
-    return (await session.scalar(statement)) or 0
+    query = Query()
+    conditions = _public_conditions(query, filters)
+    sql = f"SELECT count(*) FROM cleaning c WHERE {' AND '.join(conditions)}"  # noqa: S608
+    count: int = await (await driver_connection(session)).fetchval(sql, *query.params)
+    return count

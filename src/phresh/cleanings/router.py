@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Response, status
 from phresh.auth.dependencies import CurrentUser
 from phresh.auth.exceptions import InvalidToken
 from phresh.cleanings import service as cleaning_service
-from phresh.cleanings.dependencies import OwnedCleaning, VisibleCleaning
+from phresh.cleanings.dependencies import CleaningId, OwnedCleaning
 from phresh.cleanings.exceptions import CleaningLocked, CleaningNotFound, NotCleaningOwner
 from phresh.cleanings.schemas import (
     CleaningCreate,
@@ -81,7 +81,7 @@ async def list_my_cleanings(
 
 def _page(page: CleaningPage) -> Page[CleaningRead]:
     return Page[CleaningRead](
-        items=[CleaningRead.model_validate(cleaning) for cleaning in page.items],
+        items=page.items,
         next_cursor=page.next_cursor,
         total=page.total,
     )
@@ -91,8 +91,10 @@ def _page(page: CleaningPage) -> Page[CleaningRead]:
     "/cleanings/{cleaning_id}",
     responses=error_responses(*AUTH_ERRORS, CleaningNotFound),
 )
-async def read_cleaning(cleaning: VisibleCleaning) -> CleaningRead:
-    return CleaningRead.model_validate(cleaning)
+async def read_cleaning(
+    cleaning_id: CleaningId, user: CurrentUser, session: SessionDep
+) -> CleaningRead:
+    return await cleaning_service.read_cleaning(session, cleaning_id)
 
 
 @router.patch(

@@ -5,6 +5,7 @@ from typing import Annotated, Self
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     AliasPath,
     BaseModel,
     BeforeValidator,
@@ -68,7 +69,8 @@ class CleaningUpdate(InputSchema):
 
 class CleaningRead(Schema):
     id: int
-    owner: str = Field(validation_alias=AliasPath("owner", "username"))
+    # From an ORM Cleaning (owner.username) or from a plain SQL row (owner).
+    owner: str = Field(validation_alias=AliasChoices(AliasPath("owner", "username"), "owner"))
     name: str
     description: str
     cleaning_type: CleaningType

@@ -7,14 +7,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from phresh.cleanings import repository
 from phresh.cleanings.exceptions import CleaningLocked, CleaningNotFound, NotCleaningOwner
-from phresh.cleanings.schemas import CleaningCreate, CleaningListQuery, CleaningSort, CleaningUpdate
+from phresh.cleanings.schemas import (
+    CleaningCreate,
+    CleaningListQuery,
+    CleaningRead,
+    CleaningSort,
+    CleaningUpdate,
+)
 from phresh.kit.pagination import CursorCodec
 from phresh.models import Cleaning, CleaningStatus, User
 
 
 @dataclass(frozen=True)
 class CleaningPage:
-    items: list[Cleaning]
+    items: list[CleaningRead]
     next_cursor: str | None
     total: int | None
 
@@ -33,6 +39,13 @@ async def get_cleaning(session: AsyncSession, cleaning_id: int) -> Cleaning:
     if cleaning is None:
         raise CleaningNotFound(f"No cleaning with id {cleaning_id}.")
     return cleaning
+
+
+async def read_cleaning(session: AsyncSession, cleaning_id: int) -> CleaningRead:
+    row = await repository.read_cleaning(session, cleaning_id)
+    if row is None:
+        raise CleaningNotFound(f"No cleaning with id {cleaning_id}.")
+    return CleaningRead.model_validate(dict(row))
 
 
 async def get_cleaning_for_update(session: AsyncSession, cleaning_id: int) -> Cleaning:
@@ -119,11 +132,15 @@ async def list_owned_cleanings(
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = codec.encode(scope, [last.created_at.isoformat(), last.id])
+        next_cursor = codec.encode(scope, [last["created_at"].isoformat(), last["id"]])
     total = (
         await repository.count_owned_cleanings(session, owner.id, status) if with_count else None
     )
-    return CleaningPage(items=list(rows[:limit]), next_cursor=next_cursor, total=total)
+    return CleaningPage(
+        items=[CleaningRead.model_validate(dict(row)) for row in rows[:limit]],
+        next_cursor=next_cursor,
+        total=total,
+    )
 
 
 async def list_public_cleanings(
@@ -137,18 +154,18 @@ async def list_public_cleanings(
     )
     next_cursor = None
     if len(rows) > query.limit:
-        last, rank = rows[query.limit - 1]
+        last = rows[query.limit - 1]
         key: list[object]
         if sort == CleaningSort.price:
-            key = [str(last.price), last.id]
+            key = [str(last["price"]), last["id"]]
         elif sort == CleaningSort.relevance:
-            key = [rank, last.id]
+            key = [last["rank"], last["id"]]
         else:
-            key = [last.created_at.isoformat(), last.id]
+            key = [last["created_at"].isoformat(), last["id"]]
         next_cursor = codec.encode(scope, key)
     total = await repository.count_public_cleanings(session, query) if query.with_count else None
     return CleaningPage(
-        items=[cleaning for cleaning, _ in rows[: query.limit]],
+        items=[CleaningRead.model_validate(dict(row)) for row in rows[: query.limit]],
         next_cursor=next_cursor,
         total=total,
     )

@@ -1,58 +1,41 @@
 """The feed's SQL: two keyset index walks merged, then the page's cleanings joined."""
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, literal, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
-from phresh.models import Cleaning
+from phresh.cleanings.repository import CLEANING_COLUMNS
+from phresh.kit.repository import driver_connection
 
-
-def feed_query(*, before: tuple[datetime, int], limit: int) -> Select[str, datetime, Cleaning]:
-    """Events strictly before ``before`` on (event_at, id), newest first.
-
-    Each branch reads at most ``limit`` rows from its own partial index
-    (ix_cleaning_live_created_at, ix_cleaning_live_updated_at), so a page costs the same
-    however long the history is.
-    """
-    live = Cleaning.deleted_at.is_(None)
-    created = (
-        select(
-            Cleaning.id.label("id"),
-            literal("created").label("event"),
-            Cleaning.created_at.label("event_at"),
-        )
-        .where(live, tuple_(Cleaning.created_at, Cleaning.id) < before)
-        .order_by(Cleaning.created_at.desc(), Cleaning.id.desc())
-        .limit(limit)
-    )
-    updated = (
-        select(
-            Cleaning.id.label("id"),
-            literal("updated").label("event"),
-            Cleaning.updated_at.label("event_at"),
-        )
-        .where(
-            live,
-            Cleaning.updated_at > Cleaning.created_at,
-            tuple_(Cleaning.updated_at, Cleaning.id) < before,
-        )
-        .order_by(Cleaning.updated_at.desc(), Cleaning.id.desc())
-        .limit(limit)
-    )
-    events = union_all(created.subquery().select(), updated.subquery().select()).subquery("events")
-    return (
-        select(events.c.event, events.c.event_at, Cleaning)
-        .join(Cleaning, Cleaning.id == events.c.id)
-        .options(joinedload(Cleaning.owner))
-        .order_by(events.c.event_at.desc(), events.c.id.desc())
-        .limit(limit)
-    )
+# Events strictly before ($1, $2) on (event_at, id), newest first. Each branch reads at most
+# $3 rows from its own partial index (ix_cleaning_live_created_at, ix_cleaning_live_updated_at),
+# so a page costs the same however long the history is.
+FEED_SQL = f"""
+SELECT e.event, e.event_at, {CLEANING_COLUMNS}
+FROM (
+    (SELECT id, 'created' AS event, created_at AS event_at
+     FROM cleaning
+     WHERE deleted_at IS NULL AND (created_at, id) < ($1, $2)
+     ORDER BY created_at DESC, id DESC LIMIT $3)
+    UNION ALL
+    (SELECT id, 'updated' AS event, updated_at AS event_at
+     FROM cleaning
+     WHERE deleted_at IS NULL AND updated_at > created_at AND (updated_at, id) < ($1, $2)
+     ORDER BY updated_at DESC, id DESC LIMIT $3)
+) AS e
+JOIN cleaning c ON c.id = e.id
+JOIN "user" u ON u.id = c.owner_id
+ORDER BY e.event_at DESC, e.id DESC
+LIMIT $3
+"""  # noqa: S608 - CLEANING_COLUMNS is a constant
 
 
 async def list_events(
     session: AsyncSession, *, before: tuple[datetime, int], limit: int
-) -> list[tuple[str, datetime, Cleaning]]:
-    rows = await session.execute(feed_query(before=before, limit=limit))
-    return [(event, event_at, cleaning) for event, event_at, cleaning in rows]
+) -> list[Mapping[str, Any]]:
+    rows: list[Mapping[str, Any]] = await (await driver_connection(session)).fetch(
+        FEED_SQL, before[0], before[1], limit
+    )
+    return rows

@@ -24,11 +24,11 @@ async def list_feed(
     rows = await repository.list_events(session, before=before, limit=limit + 1)
     items = [
         FeedItem(
-            event=FeedEvent(event),
-            event_at=event_at,
-            cleaning=CleaningRead.model_validate(cleaning),
+            event=FeedEvent(row["event"]),
+            event_at=row["event_at"],
+            cleaning=CleaningRead.model_validate(dict(row)),
         )
-        for event, event_at, cleaning in rows[:limit]
+        for row in rows[:limit]
     ]
     next_cursor = None
     if len(rows) > limit:

@@ -1,6 +1,9 @@
 """What repositories share: turning a constraint violation into something a service can read."""
 
+from typing import Any
+
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class ConstraintViolation(Exception):
@@ -16,3 +19,15 @@ def violated_constraint(exc: IntegrityError) -> str | None:
     cause = getattr(exc.orig, "__cause__", None)
     name = getattr(cause, "constraint_name", None)
     return name if isinstance(name, str) else None
+
+
+async def driver_connection(session: AsyncSession) -> Any:
+    """The session's own asyncpg connection, for hot reads written as plain SQL.
+
+    Same connection, same transaction (or autocommit) as the ORM uses, so a raw read sees
+    what the request wrote; it skips SQLAlchemy's statement compilation and ORM hydration,
+    which cost several times the query itself on a primary-key read.
+    """
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
