@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from alembic.util import CommandError
 from pydantic import SecretStr
 
 from phresh import embedded, migrations
@@ -120,7 +121,15 @@ async def prepare_database(server: BenchServer, cleanings: int, *, log: Any) -> 
     name = database_name(cleanings)
     await embedded.ensure_database(server.server_url, name)
     url = server.url(name)
-    await asyncio.to_thread(migrations.upgrade, url)
+    try:
+        await asyncio.to_thread(migrations.upgrade, url)
+    except CommandError as exc:
+        # Migrated by another Phresh (a newer work tree than --phresh-rev, say) to a revision
+        # this one does not know: start the database again.
+        log(f"{name}: {exc}; recreating it")
+        await embedded.drop_database(server.server_url, name)
+        await embedded.ensure_database(server.server_url, name)
+        await asyncio.to_thread(migrations.upgrade, url)
     conn = await asyncpg.connect(dsn(url))
     try:
         counts = await _counts(conn)

@@ -188,16 +188,17 @@ def markdown(results: dict[str, Any]) -> str:
     parity = results.get("sql_parity")
     if parity is not None:
         reads = "a transaction" if parity.get("reads_in_transaction") else "autocommit"
+        drifted = [call for call, diff in parity["calls"].items() if diff != "same"]
         lines += [
             "",
-            f"Reads (GET) ran in {reads} in both apps, as Phresh's echo showed; writes in one "
-            "transaction each. "
-            "SQL parity (reference vs Phresh's echoed SQL): "
+            f"Reads (GET) ran in {reads} in both apps, as Phresh does; writes in one "
+            "transaction each. SQL parity (the statements PostgreSQL received from each app, "
+            "call by call): "
             + (
-                f"all {len(parity['matched'])} statements match."
-                if not parity["missing"] and not parity["http_errors"]
-                else f"MISMATCH: {', '.join(parity['missing']) or 'none missing'}; "
-                f"HTTP errors: {len(parity['http_errors'])}."
+                f"the same on all {len(parity['calls'])} calls."
+                if parity["ok"]
+                else f"DRIFT on {', '.join(drifted) or 'no call'}; "
+                f"HTTP errors: {len(parity['http_errors'])} (see Anomalies)."
             ),
         ]
     if results.get("anomalies"):

@@ -8,6 +8,7 @@ growing data. ``make bench`` (full) or ``make bench-quick``; see bench/README.md
 import argparse
 import asyncio
 import functools
+import io
 import json
 import os
 import platform
@@ -15,6 +16,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 import urllib.error
 import urllib.request
@@ -31,6 +33,8 @@ from bench.reference import sql
 
 REPO = servers.REPO
 RESULTS_DIR = REPO / "bench" / "results"
+# Set when the suite re-runs itself on an exported commit (--phresh-rev): that commit's sha.
+EXPORT_ENV = "BENCH_PHRESH_COMMIT"
 RUN_DIR = REPO / "var" / "bench-run"
 
 THREADS = 2
@@ -88,6 +92,8 @@ class Options:
     workers2: bool
     pgdata: Path
     quiet_budget_s: float
+    phresh_rev: str | None
+    parity_only: bool
 
 
 @dataclass
@@ -474,6 +480,17 @@ def parse_options(argv: list[str]) -> Options:
         help="Seconds in all to wait for other load on the machine to pass before runs "
         "(full 120, quick 0).",
     )
+    parser.add_argument(
+        "--phresh-rev",
+        help="Benchmark Phresh as committed at this revision (e.g. HEAD) instead of the "
+        "work tree: figures that belong to a commit.",
+    )
+    parser.add_argument(
+        "--parity-only",
+        action="store_true",
+        help="Only compare the SQL of Phresh and the reference; print Phresh's, call by call "
+        "(what to copy into bench/reference/sql.py when it drifted).",
+    )
     args = parser.parse_args(argv)
     quick = bool(args.quick)
     duration = args.duration or (5.0 if quick else 10.0)
@@ -501,6 +518,8 @@ def parse_options(argv: list[str]) -> Options:
         compared=compared,
         workers2=(not quick) if args.workers2 is None else args.workers2,
         pgdata=args.pgdata,
+        phresh_rev=args.phresh_rev,
+        parity_only=args.parity_only,
         quiet_budget_s=(0.0 if quick else 120.0)
         if args.quiet_budget is None
         else args.quiet_budget,
@@ -521,8 +540,36 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def export_revision(revision: str) -> tuple[Path, str]:
+    """Phresh's src/ as committed at ``revision``, unpacked under var/bench-run/."""
+    sha = _git("rev-parse", "--verify", f"{revision}^{{commit}}")
+    if not sha:
+        sys.exit(f"bench: {revision!r} is not a commit of this repository")
+    target = RUN_DIR / f"phresh-{sha[:12]}"
+    if not (target / "src" / "phresh").is_dir():
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", sha, "src"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        )
+        target.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(target, filter="data")
+    return target / "src", sha
+
+
 def main(argv: list[str] | None = None) -> int:
-    options = parse_options(sys.argv[1:] if argv is None else argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    options = parse_options(arguments)
+    if options.phresh_rev and EXPORT_ENV not in os.environ:
+        # Benchmark a commit, not the work tree: run this whole suite again (migrations, seed,
+        # servers) with that commit's src/ first on the path.
+        source, sha = export_revision(options.phresh_rev)
+        log(f"benchmarking Phresh as committed at {sha[:12]} ({options.phresh_rev})")
+        path = os.pathsep.join([str(source), str(REPO), os.environ.get("PYTHONPATH", "")])
+        env = {**os.environ, EXPORT_ENV: sha, "PYTHONPATH": path.rstrip(os.pathsep)}
+        os.execve(sys.executable, [sys.executable, "-m", "bench.run", *arguments], env)  # noqa: S606
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     for key in [key for key in os.environ if key.startswith("PHRESH_")]:
         del os.environ[key]  # the run's settings are its own; see servers.server_env
@@ -538,13 +585,16 @@ def main(argv: list[str] | None = None) -> int:
         for pid in servers.stop_leftovers(directory):
             log(f"stopped server {pid}, left running by an earlier run that was killed")
     server = data.BenchServer(options.pgdata)
+    # A run killed during the SQL parity check would leave statement logging on.
+    asyncio.run(parity.set_statement_log(data.dsn(server.url("postgres")), on=False))
     bench = Bench(options, wrk, server.pid)
     results: dict[str, Any] = {
         "mode": options.mode,
         "command": command,
         "started_at": began.isoformat(timespec="seconds"),
-        "phresh_commit": _git("rev-parse", "--short", "HEAD"),
-        "src_dirty": bool(_git("status", "--porcelain", "--", "src")),
+        "phresh_commit": os.environ.get(EXPORT_ENV, _git("rev-parse", "HEAD"))[:12],
+        "src_dirty": EXPORT_ENV not in os.environ
+        and bool(_git("status", "--porcelain", "--", "src")),
         "settings": {
             "threads": THREADS,
             "connections": CONNECTIONS,
@@ -568,13 +618,22 @@ def main(argv: list[str] | None = None) -> int:
         }
         settings = data.bench_settings(prepared.url)
         fixtures = asyncio.run(build_fixtures(prepared, settings, deep=False))
-        log("SQL parity: Phresh with PHRESH_DB_ECHO=true against bench/reference/sql.py")
-        checked = check_parity(prepared, fixtures)
+        log("SQL parity: the statements PostgreSQL receives from Phresh and the reference")
+        checked = check_parity(prepared, fixtures, options.pgdata)
         bench.reads_in_transaction = checked.reads_in_transaction
-        results["sql_parity"] = {
-            **asdict(checked),
-            "reads_in_transaction": checked.reads_in_transaction,
-        }
+        results["sql_parity"] = {**asdict(checked), "ok": checked.ok}
+        if not checked.ok:
+            bench.anomalies.append(
+                "SQL drift: the reference no longer sends what Phresh sends on "
+                + "; ".join(f"{call} ({diff})" for call, diff in checked.drifted.items())
+                + (f"; HTTP errors: {checked.http_errors}" if checked.http_errors else "")
+            )
+        if options.parity_only:
+            for call, statements in checked.phresh_sql.items():
+                print(f"\n== {call}: {checked.calls[call]}")
+                for statement in statements:
+                    print(f"   {statement}")
+            return 0 if checked.ok else 1
         comparison: dict[str, Any] = {}
         if options.compared:
             comparison["1"] = bench.compare(prepared, fixtures, 1, options.compared)
@@ -604,29 +663,42 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def check_parity(prepared: data.Prepared, fixtures: Fixtures) -> parity.Parity:
+def check_parity(prepared: data.Prepared, fixtures: Fixtures, pgdata: Path) -> parity.Parity:
     settings = data.bench_settings(prepared.url)
-    plan = asyncio.run(data.create_accept_plan(prepared, settings, 1, 1))
-    cleaning_id, owner_token = plan.lines[0].split()
+    plan = asyncio.run(data.create_accept_plan(prepared, settings, 2, 1))
+    accept = {}
+    for app, line in zip(("phresh", "reference"), plan.lines, strict=True):
+        cleaning_id, owner_token = line.split()
+        accept[app] = (int(cleaning_id), owner_token)
     cleaner, cleaner_token = plan.cleaners[0].split()
-    env = servers.server_env(prepared.url, data.BENCH_JWT_SECRET, 1, 4)
+    calls = parity.Calls(
+        token=fixtures.token,
+        cleaning_id=fixtures.cleaning_ids[0],
+        stats_username=fixtures.cleaners[0],
+        accept=accept,
+        cleaner=(cleaner, cleaner_token),
+    )
+    env = servers.server_env(prepared.url, data.BENCH_JWT_SECRET, 1, 1)
     try:
         result = parity.check(
             env,
             RUN_DIR,
-            token=fixtures.token,
-            cleaning_id=fixtures.cleaning_ids[0],
-            cleaner_username=fixtures.cleaners[0],
-            accept=(int(cleaning_id), cleaner, owner_token, cleaner_token),
+            pgdata / "log",
+            data.dsn(prepared.url),
+            calls,
+            servers.start_reference,
         )
     finally:
         asyncio.run(data.cleanup(prepared))
     reads = "in a transaction" if result.reads_in_transaction else "in autocommit (no BEGIN)"
-    log(f"  Phresh runs its GETs {reads}; the reference will do the same")
+    log(f"  Phresh runs its GETs {reads}; the reference does the same")
     if result.ok:
-        log(f"  all {len(result.matched)} reference statements match Phresh's SQL")
+        log(f"  all {len(result.calls)} calls: the same statements, in the same order")
     else:
-        log(f"  !! SQL drift: missing {result.missing}; HTTP errors {result.http_errors}")
+        for call, difference in result.drifted.items():
+            log(f"  !! SQL drift on {call}: {difference}")
+        for error in result.http_errors:
+            log(f"  !! {error}")
     return result
 
 

@@ -237,6 +237,10 @@ class ReferenceApp:
                     self.database_url,
                     min_size=self.pool_size,
                     max_size=self.pool_size,
+                    # asyncpg's default reset sends "SELECT pg_advisory_unlock_all(); CLOSE ALL;
+                    # UNLISTEN *; RESET ALL" on every release: a round trip Phresh's pool does
+                    # not make. This app sets none of that state, so nothing needs undoing.
+                    reset=_keep_connection_state,
                     server_settings={
                         "application_name": "phresh-reference",
                         "statement_timeout": "15000",
@@ -509,6 +513,10 @@ class ReferenceApp:
             )
             await conn.fetchrow(sql.SET_CLEANING_STATUS, "open", cleaning_id)
         return offer_json(offer, "cancelled", updated_at)
+
+
+async def _keep_connection_state(connection: Any) -> None:
+    return None
 
 
 async def _read_body(receive: Receive) -> bytes:
