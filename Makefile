@@ -69,10 +69,10 @@ seed: install ## Demo data: make seed users=50 cleanings=500
 	$(BIN)/phresh seed --users $(or $(users),50) --cleanings $(or $(cleanings),500)
 
 bench: install ## Benchmarks, full (~20 min): Phresh vs a raw-ASGI reference, 1 and 2 workers, growth to 1M rows
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(args)
 
 bench-quick: install ## Benchmarks, quick (<5 min): GET/list/POST vs the reference, growth at 100k rows
-	$(BIN)/python -m bench.run --quick
+	$(BIN)/python -m bench.run --quick $(args)
 
 docker-lint: install ## Lint the Dockerfile with hadolint
 	$(BIN)/hadolint Dockerfile
