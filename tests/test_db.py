@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from phresh.config import Settings
 from phresh.models import Cleaning
-from tests.fixtures.factories import auth_headers, create_user
+from tests.fixtures.factories import auth_headers, create_cleaning, create_user
 
 
 def driver_autocommit_per_statement(app: FastAPI) -> list[bool]:
@@ -28,18 +28,19 @@ async def test_a_write_commits_before_the_response(
 ) -> None:
     async with AsyncSession(live_engine, expire_on_commit=False) as session, session.begin():
         owner = await create_user(session)
+        cleaning = await create_cleaning(session, owner=owner, name="Attic")
     autocommit = driver_autocommit_per_statement(live_app)
 
-    response = await live_client.post(
-        "/cleanings", json={"name": "Attic", "price": "30"}, headers=auth_headers(settings, owner)
+    response = await live_client.patch(
+        f"/cleanings/{cleaning.id}", json={"name": "Loft"}, headers=auth_headers(settings, owner)
     )
 
-    assert response.status_code == 201
+    assert response.status_code == 200
     assert autocommit
     assert not any(autocommit)
     async with AsyncSession(live_engine) as session:
-        stored = await session.scalar(select(func.count()).select_from(Cleaning))
-    assert stored == 1
+        stored = await session.scalar(select(Cleaning.name).where(Cleaning.id == cleaning.id))
+    assert stored == "Loft"
 
 
 async def test_a_failed_write_leaves_nothing_behind(

@@ -16,17 +16,39 @@ from sqlalchemy.orm import joinedload
 
 from phresh.cleanings.schemas import CleaningListQuery, CleaningSort
 from phresh.kit.repository import driver_connection
-from phresh.models import Cleaning, CleaningStatus, Offer, OfferStatus
+from phresh.models import Cleaning, CleaningStatus, CleaningType, Offer, OfferStatus
 
 
 def _live() -> Select[Cleaning]:
     return select(Cleaning).options(joinedload(Cleaning.owner)).where(Cleaning.deleted_at.is_(None))
 
 
-async def insert_cleaning(session: AsyncSession, cleaning: Cleaning) -> Cleaning:
-    session.add(cleaning)
-    await session.flush()
-    return cleaning
+INSERT_CLEANING = """
+WITH inserted AS (
+    INSERT INTO cleaning (owner_id, name, description, cleaning_type, price)
+    VALUES ($1, $2, $3, $4, $5)
+    RETURNING *
+)
+SELECT c.id, u.username AS owner, c.name, c.description, c.cleaning_type, c.price, c.status,
+       c.created_at, c.updated_at
+FROM inserted c JOIN "user" u ON u.id = c.owner_id
+"""
+
+
+async def insert_cleaning(
+    session: AsyncSession,
+    *,
+    owner_id: int,
+    name: str,
+    description: str,
+    cleaning_type: CleaningType,
+    price: Decimal,
+) -> Mapping[str, Any]:
+    """One statement in the request's transaction; answers with the API's view of the row."""
+    row: Mapping[str, Any] = await (await driver_connection(session)).fetchrow(
+        INSERT_CLEANING, owner_id, name, description, cleaning_type.value, price
+    )
+    return row
 
 
 async def get_cleaning(session: AsyncSession, cleaning_id: int) -> Cleaning | None:

@@ -34,8 +34,7 @@ AUTH_ERRORS = (Unauthorized, InvalidToken)
 async def create_cleaning(
     data: CleaningCreate, user: CurrentUser, session: SessionDep
 ) -> CleaningRead:
-    cleaning = await cleaning_service.create_cleaning(session, user, data)
-    return CleaningRead.model_validate(cleaning)
+    return await cleaning_service.create_cleaning(session, user, data)
 
 
 @router.get(

@@ -29,9 +29,16 @@ class CleaningPage:
 TERMS = frozenset({"price", "cleaning_type"})
 
 
-async def create_cleaning(session: AsyncSession, owner: User, data: CleaningCreate) -> Cleaning:
-    cleaning = Cleaning(**data.model_dump(), owner_id=owner.id, owner=owner)
-    return await repository.insert_cleaning(session, cleaning)
+async def create_cleaning(session: AsyncSession, owner: User, data: CleaningCreate) -> CleaningRead:
+    row = await repository.insert_cleaning(
+        session,
+        owner_id=owner.id,
+        name=data.name,
+        description=data.description,
+        cleaning_type=data.cleaning_type,
+        price=data.price,
+    )
+    return CleaningRead.model_validate(dict(row))
 
 
 async def get_cleaning(session: AsyncSession, cleaning_id: int) -> Cleaning:

@@ -1,15 +1,15 @@
 """All SQL about evaluations."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from phresh.kit.repository import ConstraintViolation, violated_constraint
+from phresh.kit.repository import ConstraintViolation, driver_connection, violated_constraint
 from phresh.models import Evaluation
 
 
@@ -39,19 +39,28 @@ async def list_for_cleaner(
     return (await session.scalars(statement)).all()
 
 
-async def stats_for_cleaner(session: AsyncSession, cleaner_id: int) -> dict[str, Any]:
-    """Every figure of the stats endpoint, in one query."""
-    overall = Evaluation.overall_rating
-    statement = select(
-        func.count().label("total"),
-        func.count().filter(Evaluation.no_show).label("no_shows"),
-        func.avg(Evaluation.professionalism).label("avg_professionalism"),
-        func.avg(Evaluation.completeness).label("avg_completeness"),
-        func.avg(Evaluation.efficiency).label("avg_efficiency"),
-        func.avg(overall).label("avg_overall_rating"),
-        func.min(overall).label("min_overall_rating"),
-        func.max(overall).label("max_overall_rating"),
-        *(func.count().filter(overall == star).label(f"stars_{star}") for star in range(1, 6)),
-    ).where(Evaluation.cleaner_id == cleaner_id)
-    row = (await session.execute(statement)).one()
-    return dict(row._mapping)
+STATS_SQL = """
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE no_show) AS no_shows,
+       avg(professionalism) AS avg_professionalism,
+       avg(completeness) AS avg_completeness,
+       avg(efficiency) AS avg_efficiency,
+       avg(overall_rating) AS avg_overall_rating,
+       min(overall_rating) AS min_overall_rating,
+       max(overall_rating) AS max_overall_rating,
+       count(*) FILTER (WHERE overall_rating = 1) AS stars_1,
+       count(*) FILTER (WHERE overall_rating = 2) AS stars_2,
+       count(*) FILTER (WHERE overall_rating = 3) AS stars_3,
+       count(*) FILTER (WHERE overall_rating = 4) AS stars_4,
+       count(*) FILTER (WHERE overall_rating = 5) AS stars_5
+FROM evaluation
+WHERE cleaner_id = $1
+"""
+
+
+async def stats_for_cleaner(session: AsyncSession, cleaner_id: int) -> Mapping[str, Any]:
+    """Every figure of the stats endpoint, in one query (ix_evaluation_cleaner_id_created_at)."""
+    row: Mapping[str, Any] = await (await driver_connection(session)).fetchrow(
+        STATS_SQL, cleaner_id
+    )
+    return row

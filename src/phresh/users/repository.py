@@ -70,7 +70,10 @@ async def get_profile(session: AsyncSession, user_id: int) -> Profile | None:
 
 
 async def get_user_id_by_username(session: AsyncSession, username: str) -> int | None:
-    return await session.scalar(select(User.id).where(User.username == username.lower()))
+    user_id: int | None = await (await driver_connection(session)).fetchval(
+        'SELECT id FROM "user" WHERE username = $1', username.lower()
+    )
+    return user_id
 
 
 async def flush(session: AsyncSession) -> None:
