@@ -55,9 +55,8 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.engine = create_engine(settings)
         self.sessionmaker = create_sessionmaker(self.engine)
-        self.read_sessionmaker = create_sessionmaker(
-            self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        )
+        self.read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.read_sessionmaker = create_sessionmaker(self.read_engine)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -78,8 +77,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """
     database = get_database(request)
     if request.method in READ_ONLY_METHODS:
-        async with database.read_sessionmaker() as session:
-            yield session
+        # The connection is checked out here rather than by the session: the session joins
+        # it, and plain-SQL reads (kit.repository.driver_connection) find it ready.
+        async with database.read_engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            async with database.read_sessionmaker(bind=connection) as session:
+                session.info["driver_connection"] = raw.driver_connection
+                yield session
         return
     async with database.sessionmaker() as session:
         try:

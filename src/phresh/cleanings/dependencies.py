@@ -1,10 +1,12 @@
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Request
 
 from phresh.auth.dependencies import CurrentUser
 from phresh.cleanings import service as cleaning_service
+from phresh.cleanings.schemas import CleaningListQuery
 from phresh.db import SessionDep
+from phresh.kit.query import parse_query
 from phresh.models import Cleaning
 
 CleaningId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The cleaning's id.")]
@@ -25,3 +27,10 @@ async def get_owned_cleaning(
 
 VisibleCleaning = Annotated[Cleaning, Depends(get_cleaning)]
 OwnedCleaning = Annotated[Cleaning, Depends(get_owned_cleaning)]
+
+
+async def get_list_query(request: Request) -> CleaningListQuery:
+    return parse_query(CleaningListQuery, request)
+
+
+ListQuery = Annotated[CleaningListQuery, Depends(get_list_query)]

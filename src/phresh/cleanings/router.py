@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Response, status
 from phresh.auth.dependencies import CurrentUser
 from phresh.auth.exceptions import InvalidToken
 from phresh.cleanings import service as cleaning_service
-from phresh.cleanings.dependencies import CleaningId, OwnedCleaning
+from phresh.cleanings.dependencies import CleaningId, ListQuery, OwnedCleaning
 from phresh.cleanings.exceptions import CleaningLocked, CleaningNotFound, NotCleaningOwner
 from phresh.cleanings.schemas import (
     CleaningCreate,
@@ -18,6 +18,7 @@ from phresh.db import SessionDep
 from phresh.dependencies import CursorCodecDep
 from phresh.errors import Unauthorized, error_responses
 from phresh.kit.pagination import Cursor, InvalidCursor, Limit, Page, WithCount
+from phresh.kit.query import query_parameters
 from phresh.models import CleaningStatus
 
 router = APIRouter(tags=["cleanings"])
@@ -41,9 +42,10 @@ async def create_cleaning(
     "/cleanings",
     responses=error_responses(*AUTH_ERRORS, InvalidCursor),
     summary="Open cleanings of everyone: filter, search, sort, keyset pages",
+    openapi_extra=query_parameters(CleaningListQuery),
 )
 async def list_cleanings(
-    query: Annotated[CleaningListQuery, Query()],
+    query: ListQuery,
     user: CurrentUser,
     session: SessionDep,
     codec: CursorCodecDep,

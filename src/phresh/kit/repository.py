@@ -2,8 +2,10 @@
 
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 
 class ConstraintViolation(Exception):
@@ -28,6 +30,18 @@ async def driver_connection(session: AsyncSession) -> Any:
     what the request wrote; it skips SQLAlchemy's statement compilation and ORM hydration,
     which cost several times the query itself on a primary-key read.
     """
+    cached = session.info.get("driver_connection")
+    if cached is not None:
+        return cached
     connection = await session.connection()
     raw = await connection.get_raw_connection()
+    # One lookup per session: the session keeps this connection until it closes.
+    session.info["driver_connection"] = raw.driver_connection
     return raw.driver_connection
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_driver_connection(session: Session, transaction: SessionTransaction) -> None:
+    # The outermost transaction's end hands the connection back to the pool.
+    if transaction.parent is None:
+        session.info.pop("driver_connection", None)
