@@ -100,7 +100,8 @@ def statements(log_text: str, application: str) -> list[str]:
             app, level, message = match.groups()
             entry = [message] if app == application and level == "LOG" else None
         elif entry is not None:
-            entry.append(line)
+            # PostgreSQL writes a statement's further lines with a tab in front.
+            entry.append(line.removeprefix("\t"))
     flush()
     return found
 

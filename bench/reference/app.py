@@ -113,7 +113,7 @@ def cleaning_json(row: Row) -> dict[str, Any]:
     """CleaningRead: the owner by username, the price as a two-decimal string."""
     return {
         "id": row["id"],
-        "owner": row["username"],
+        "owner": row["owner"],
         "name": row["name"],
         "description": row["description"],
         "cleaning_type": row["cleaning_type"],
@@ -326,7 +326,7 @@ class ReferenceApp:
         user_id = self._user_id(scope)
         async with self.pool.acquire() as conn, self._read(conn):
             await self._current_user(conn, user_id)
-            row = await conn.fetchrow(sql.CLEANING_BY_ID, cleaning_id)
+            row = await conn.fetchrow(sql.CLEANING_READ, cleaning_id)
             if row is None:
                 raise _not_found("cleaning-not-found", f"No cleaning with id {cleaning_id}.")
             return cleaning_json(row)
@@ -345,20 +345,19 @@ class ReferenceApp:
         # Phresh's cursor scopes (CleaningListQuery.cursor_scope) for these two listings.
         scope_key = f"cleanings:relevance:{[('q', q)]}" if q else "cleanings:newest:[]"
         after = self.codec.decode(scope_key, cursor) if cursor is not None else None
+        fetch = limit + 1
         async with self.pool.acquire() as conn, self._read(conn):
             await self._current_user(conn, user_id)
             if q and after is None:
-                rows = await conn.fetch(sql.SEARCH, q, "open", q, limit + 1)
+                rows = await conn.fetch(sql.SEARCH, q, fetch)
             elif q and after is not None:
                 key_rank, key_id = float(after[0]), int(after[1])
-                rows = await conn.fetch(sql.SEARCH_AFTER, q, "open", q, key_rank, key_id, limit + 1)
+                rows = await conn.fetch(sql.SEARCH_AFTER, q, key_rank, key_id, fetch)
             elif after is None:
-                rows = await conn.fetch(sql.LIST_NEWEST, "open", limit + 1)
+                rows = await conn.fetch(sql.LIST_NEWEST, fetch)
             else:
                 key_at = datetime.fromisoformat(str(after[0]))
-                rows = await conn.fetch(
-                    sql.LIST_NEWEST_AFTER, "open", key_at, int(after[1]), limit + 1
-                )
+                rows = await conn.fetch(sql.LIST_NEWEST_AFTER, key_at, int(after[1]), fetch)
         next_cursor = None
         if len(rows) > limit:
             last = rows[limit - 1]
@@ -373,22 +372,14 @@ class ReferenceApp:
     async def create_cleaning(self, scope: Scope, body: bytes) -> dict[str, Any]:
         user_id = self._user_id(scope)
         name, description, cleaning_type, price = _new_cleaning(body)
-        async with self.pool.acquire() as conn, conn.transaction():
+        # As Phresh at 7d35baf: the user is read, then the insert runs as one statement on
+        # the raw connection, so no BEGIN/COMMIT is sent (see bench/README.md, findings).
+        async with self.pool.acquire() as conn:
             user = await self._current_user(conn, user_id)
             row = await conn.fetchrow(
-                sql.INSERT_CLEANING, user["id"], name, description, cleaning_type, price, None
+                sql.INSERT_CLEANING, user["id"], name, description, cleaning_type, price
             )
-        return {
-            "id": row["id"],
-            "owner": user["username"],
-            "name": name,
-            "description": description,
-            "cleaning_type": cleaning_type,
-            "price": f"{price:.2f}",
-            "status": row["status"],
-            "created_at": row["created_at"],
-            "updated_at": row["updated_at"],
-        }
+        return cleaning_json(row)
 
     async def list_feed(self, scope: Scope) -> dict[str, Any]:
         user_id = self._user_id(scope)
@@ -400,12 +391,9 @@ class ReferenceApp:
         else:
             event_at, cleaning_id = self.codec.decode("feed", cursor)
             before = (datetime.fromisoformat(event_at), int(cleaning_id))
-        fetch = limit + 1
         async with self.pool.acquire() as conn, self._read(conn):
             await self._current_user(conn, user_id)
-            rows = await conn.fetch(
-                sql.FEED, "created", *before, fetch, "updated", *before, fetch, fetch
-            )
+            rows = await conn.fetch(sql.FEED, *before, limit + 1)
         items = [
             {"event": row["event"], "event_at": row["event_at"], "cleaning": cleaning_json(row)}
             for row in rows[:limit]
@@ -423,7 +411,7 @@ class ReferenceApp:
             cleaner_id = await conn.fetchval(sql.USER_ID_BY_USERNAME, username.lower())
             if cleaner_id is None:
                 raise _not_found("user-not-found", f"No user is called {username!r}.")
-            row = await conn.fetchrow(sql.EVALUATION_STATS, 1, 2, 3, 4, 5, cleaner_id)
+            row = await conn.fetchrow(sql.EVALUATION_STATS, cleaner_id)
         return {
             "username": username.lower(),
             "total": row["total"],
@@ -437,23 +425,27 @@ class ReferenceApp:
             "stars": {str(star): row[f"stars_{star}"] for star in range(1, 6)},
         }
 
+    # The offer transitions: the caller is read first, then one transaction holds the rest,
+    # as in Phresh (its raw user read runs before the ORM's first statement sends BEGIN).
+
     async def make_offer(self, scope: Scope, cleaning_id: int) -> dict[str, Any]:
         user_id = self._user_id(scope)
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn:
             user = await self._current_user(conn, user_id)
-            cleaning = await conn.fetchrow(sql.CLEANING_BY_ID_FOR_SHARE, cleaning_id)
-            if cleaning is None:
-                raise _not_found("cleaning-not-found", f"No cleaning with id {cleaning_id}.")
-            if cleaning["owner_id"] == user["id"]:
-                raise Problem(403, "own-cleaning", "Forbidden", "Not your own cleaning.")
-            if cleaning["status"] != "open":
-                raise _conflict("cleaning-not-open", f"The cleaning is {cleaning['status']}.")
-            if await conn.fetchrow(sql.OFFER, cleaning_id, user["id"]) is not None:
-                raise _conflict("already-offered", "You have already made an offer.")
-            try:
-                row = await conn.fetchrow(sql.INSERT_OFFER, cleaning_id, user["id"])
-            except asyncpg.UniqueViolationError as exc:
-                raise _conflict("already-offered", "You have already made an offer.") from exc
+            async with conn.transaction():
+                cleaning = await conn.fetchrow(sql.CLEANING_BY_ID_FOR_SHARE, cleaning_id)
+                if cleaning is None:
+                    raise _not_found("cleaning-not-found", f"No cleaning with id {cleaning_id}.")
+                if cleaning["owner_id"] == user["id"]:
+                    raise Problem(403, "own-cleaning", "Forbidden", "Not your own cleaning.")
+                if cleaning["status"] != "open":
+                    raise _conflict("cleaning-not-open", f"The cleaning is {cleaning['status']}.")
+                if await conn.fetchrow(sql.OFFER, cleaning_id, user["id"]) is not None:
+                    raise _conflict("already-offered", "You have already made an offer.")
+                try:
+                    row = await conn.fetchrow(sql.INSERT_OFFER, cleaning_id, user["id"])
+                except asyncpg.UniqueViolationError as exc:
+                    raise _conflict("already-offered", "You have already made an offer.") from exc
         return {
             "cleaning_id": cleaning_id,
             "cleaner": user["username"],
@@ -464,54 +456,58 @@ class ReferenceApp:
 
     async def accept_offer(self, scope: Scope, cleaning_id: int, username: str) -> dict[str, Any]:
         user_id = self._user_id(scope)
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn:
             user = await self._current_user(conn, user_id)
-            cleaning = await conn.fetchrow(sql.CLEANING_BY_ID_FOR_UPDATE, cleaning_id)
-            if cleaning is None:
-                raise _not_found("cleaning-not-found", f"No cleaning with id {cleaning_id}.")
-            if cleaning["owner_id"] != user["id"]:
-                raise Problem(403, "not-cleaning-owner", "Forbidden", "Owner only.")
-            if cleaning["status"] != "open":
-                raise _conflict("cleaning-not-open", f"The cleaning is {cleaning['status']}.")
-            cleaner_id = await conn.fetchval(sql.USER_ID_BY_USERNAME, username.lower())
-            if cleaner_id is None:
-                raise _not_found("user-not-found", f"No user is called {username!r}.")
-            offer = await conn.fetchrow(sql.OFFER, cleaning_id, cleaner_id)
-            if offer is None:
-                raise _not_found("offer-not-found", f"{username!r} has made no offer.")
-            if offer["status"] != "pending":
-                raise _conflict("offer-wrong-status", "Only a pending offer can be accepted.")
-            try:
-                updated_at = await conn.fetchval(
-                    sql.SET_OFFER_STATUS, "accepted", cleaning_id, cleaner_id
+            async with conn.transaction():
+                cleaning = await conn.fetchrow(sql.CLEANING_BY_ID_FOR_UPDATE, cleaning_id)
+                if cleaning is None:
+                    raise _not_found("cleaning-not-found", f"No cleaning with id {cleaning_id}.")
+                if cleaning["owner_id"] != user["id"]:
+                    raise Problem(403, "not-cleaning-owner", "Forbidden", "Owner only.")
+                if cleaning["status"] != "open":
+                    raise _conflict("cleaning-not-open", f"The cleaning is {cleaning['status']}.")
+                cleaner_id = await conn.fetchval(sql.USER_ID_BY_USERNAME, username.lower())
+                if cleaner_id is None:
+                    raise _not_found("user-not-found", f"No user is called {username!r}.")
+                offer = await conn.fetchrow(sql.OFFER, cleaning_id, cleaner_id)
+                if offer is None:
+                    raise _not_found("offer-not-found", f"{username!r} has made no offer.")
+                if offer["status"] != "pending":
+                    raise _conflict("offer-wrong-status", "Only a pending offer can be accepted.")
+                try:
+                    updated_at = await conn.fetchval(
+                        sql.SET_OFFER_STATUS, "accepted", cleaning_id, cleaner_id
+                    )
+                except asyncpg.UniqueViolationError as exc:
+                    raise _conflict("cleaning-not-open", "Another offer was accepted.") from exc
+                await conn.execute(
+                    sql.MOVE_OTHER_OFFERS, "rejected", cleaning_id, cleaner_id, "pending"
                 )
-            except asyncpg.UniqueViolationError as exc:
-                raise _conflict("cleaning-not-open", "Another offer was accepted.") from exc
-            await conn.execute(
-                sql.MOVE_OTHER_OFFERS, "rejected", cleaning_id, cleaner_id, "pending"
-            )
-            await conn.fetchrow(sql.SET_CLEANING_STATUS, "assigned", cleaning_id)
+                await conn.fetchrow(sql.SET_CLEANING_STATUS, "assigned", cleaning_id)
         return offer_json(offer, "accepted", updated_at)
 
     async def cancel_my_offer(self, scope: Scope, cleaning_id: int) -> dict[str, Any]:
         user_id = self._user_id(scope)
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn:
             user = await self._current_user(conn, user_id)
-            cleaning = await conn.fetchrow(sql.CLEANING_BY_ID_FOR_UPDATE, cleaning_id)
-            if cleaning is None:
-                raise _not_found("cleaning-not-found", f"No cleaning with id {cleaning_id}.")
-            offer = await conn.fetchrow(sql.OFFER, cleaning_id, user["id"])
-            if offer is None:
-                raise _not_found("offer-not-found", "You have made no offer on this cleaning.")
-            if offer["status"] != "accepted":
-                raise _conflict("offer-wrong-status", "Only an accepted offer can be cancelled.")
-            updated_at = await conn.fetchval(
-                sql.SET_OFFER_STATUS, "cancelled", cleaning_id, user["id"]
-            )
-            await conn.execute(
-                sql.MOVE_OTHER_OFFERS, "pending", cleaning_id, user["id"], "rejected"
-            )
-            await conn.fetchrow(sql.SET_CLEANING_STATUS, "open", cleaning_id)
+            async with conn.transaction():
+                cleaning = await conn.fetchrow(sql.CLEANING_BY_ID_FOR_UPDATE, cleaning_id)
+                if cleaning is None:
+                    raise _not_found("cleaning-not-found", f"No cleaning with id {cleaning_id}.")
+                offer = await conn.fetchrow(sql.OFFER, cleaning_id, user["id"])
+                if offer is None:
+                    raise _not_found("offer-not-found", "You have made no offer on this cleaning.")
+                if offer["status"] != "accepted":
+                    raise _conflict(
+                        "offer-wrong-status", "Only an accepted offer can be cancelled."
+                    )
+                updated_at = await conn.fetchval(
+                    sql.SET_OFFER_STATUS, "cancelled", cleaning_id, user["id"]
+                )
+                await conn.execute(
+                    sql.MOVE_OTHER_OFFERS, "pending", cleaning_id, user["id"], "rejected"
+                )
+                await conn.fetchrow(sql.SET_CLEANING_STATUS, "open", cleaning_id)
         return offer_json(offer, "cancelled", updated_at)
 
 

@@ -1,125 +1,136 @@
-"""Phresh's SQL, statement for statement, as SQLAlchemy sends it (captured with
-``PHRESH_DB_ECHO=true`` against the bench database; see bench/README.md).
+"""Phresh's SQL, statement for statement, as PostgreSQL receives it from Phresh.
 
-The reference app runs these and nothing else, so a gap between it and Phresh is the cost of
-the framework, the ORM and the validation layers, not of different queries. If Phresh's SQL
-changes, capture it again and update this file.
+The reference app runs these and nothing else, in the same order and the same transactions,
+so a gap between it and Phresh is the cost of the framework, the ORM and the validation
+layers, not of different queries. Mirrors Phresh at 7d35baf: the hot reads, POST /cleanings
+and the stats are plain SQL in Phresh's repositories (copied here verbatim); the offer
+transitions still go through the ORM (the statements SQLAlchemy compiles, captured from the
+server's log). ``python -m bench.run --parity-only`` compares the two apps call by call and
+prints Phresh's statements when this file needs to follow a change.
 """
 
-_USER_COLUMNS = (
-    '"user".id, "user".username, "user".email, "user".password_hash, "user".is_active, '
-    '"user".is_superuser, "user".email_verified, "user".created_at, "user".updated_at'
-)
+# CurrentUser: users/repository.py USER_BY_ID, $1 the token's user id
+USER_BY_ID = """
+SELECT id, username, email, password_hash, is_active, is_superuser, email_verified,
+       created_at, updated_at
+FROM "user" WHERE id = $1
+"""
+
+# users/repository.py get_user_id_by_username: $1 the lower-cased username
+USER_ID_BY_USERNAME = 'SELECT id FROM "user" WHERE username = $1'
+
 _CLEANING_COLUMNS = (
+    "c.id, u.username AS owner, c.name, c.description, c.cleaning_type, c.price, c.status, "
+    "c.created_at, c.updated_at"
+)
+_FROM_CLEANING = 'FROM cleaning c JOIN "user" u ON u.id = c.owner_id'
+_LIVE_OPEN = "c.status = 'open' AND c.deleted_at IS NULL"
+_RANK = "ts_rank_cd(c.search, websearch_to_tsquery('english', $1))"
+_MATCH = "c.search @@ websearch_to_tsquery('english', $1)"
+
+# GET /cleanings/{id}: cleanings/repository.py CLEANING_READ, $1 the id
+CLEANING_READ = """
+SELECT c.id, u.username AS owner, c.name, c.description, c.cleaning_type, c.price, c.status,
+       c.created_at, c.updated_at
+FROM cleaning c JOIN "user" u ON u.id = c.owner_id
+WHERE c.id = $1 AND c.deleted_at IS NULL
+"""
+
+# GET /cleanings (newest first), as public_list_sql assembles it: $1 limit
+LIST_NEWEST = (
+    f"SELECT {_CLEANING_COLUMNS}, NULL::real AS rank {_FROM_CLEANING} "
+    f"WHERE {_LIVE_OPEN} ORDER BY c.created_at DESC, c.id DESC LIMIT $1"
+)
+# ... after a cursor: ($1, $2) the last row's (created_at, id), $3 limit
+LIST_NEWEST_AFTER = (
+    f"SELECT {_CLEANING_COLUMNS}, NULL::real AS rank {_FROM_CLEANING} "
+    f"WHERE {_LIVE_OPEN} AND (c.created_at, c.id) < ($1, $2) "
+    "ORDER BY c.created_at DESC, c.id DESC LIMIT $3"
+)
+# GET /cleanings?q= (relevance): $1 q, $2 limit
+SEARCH = (
+    f"SELECT {_CLEANING_COLUMNS}, {_RANK} AS rank {_FROM_CLEANING} "
+    f"WHERE {_LIVE_OPEN} AND {_MATCH} ORDER BY {_RANK} DESC, c.id DESC LIMIT $2"
+)
+# ... after a cursor: $1 q, ($2, $3) the last row's (rank, id), $4 limit
+SEARCH_AFTER = (
+    f"SELECT {_CLEANING_COLUMNS}, {_RANK} AS rank {_FROM_CLEANING} "
+    f"WHERE {_LIVE_OPEN} AND {_MATCH} AND ({_RANK}, c.id) < ($2::real, $3) "
+    f"ORDER BY {_RANK} DESC, c.id DESC LIMIT $4"
+)
+
+# POST /cleanings: cleanings/repository.py INSERT_CLEANING; $1 owner id, $2 name,
+# $3 description, $4 cleaning type, $5 price
+INSERT_CLEANING = """
+WITH inserted AS (
+    INSERT INTO cleaning (owner_id, name, description, cleaning_type, price)
+    VALUES ($1, $2, $3, $4, $5)
+    RETURNING *
+)
+SELECT c.id, u.username AS owner, c.name, c.description, c.cleaning_type, c.price, c.status,
+       c.created_at, c.updated_at
+FROM inserted c JOIN "user" u ON u.id = c.owner_id
+"""
+
+# GET /feed/cleanings: feed/repository.py FEED_SQL; ($1, $2) before, $3 limit
+FEED = f"""
+SELECT e.event, e.event_at, {_CLEANING_COLUMNS}
+FROM (
+    (SELECT id, 'created' AS event, created_at AS event_at
+     FROM cleaning
+     WHERE deleted_at IS NULL AND (created_at, id) < ($1, $2)
+     ORDER BY created_at DESC, id DESC LIMIT $3)
+    UNION ALL
+    (SELECT id, 'updated' AS event, updated_at AS event_at
+     FROM cleaning
+     WHERE deleted_at IS NULL AND updated_at > created_at AND (updated_at, id) < ($1, $2)
+     ORDER BY updated_at DESC, id DESC LIMIT $3)
+) AS e
+JOIN cleaning c ON c.id = e.id
+JOIN "user" u ON u.id = c.owner_id
+ORDER BY e.event_at DESC, e.id DESC
+LIMIT $3
+"""  # noqa: S608
+
+# GET /users/{username}/evaluations/stats: evaluations/repository.py STATS_SQL, $1 cleaner id
+EVALUATION_STATS = """
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE no_show) AS no_shows,
+       avg(professionalism) AS avg_professionalism,
+       avg(completeness) AS avg_completeness,
+       avg(efficiency) AS avg_efficiency,
+       avg(overall_rating) AS avg_overall_rating,
+       min(overall_rating) AS min_overall_rating,
+       max(overall_rating) AS max_overall_rating,
+       count(*) FILTER (WHERE overall_rating = 1) AS stars_1,
+       count(*) FILTER (WHERE overall_rating = 2) AS stars_2,
+       count(*) FILTER (WHERE overall_rating = 3) AS stars_3,
+       count(*) FILTER (WHERE overall_rating = 4) AS stars_4,
+       count(*) FILTER (WHERE overall_rating = 5) AS stars_5
+FROM evaluation
+WHERE cleaner_id = $1
+"""
+
+# The offer transitions, still ORM statements in Phresh (SQLAlchemy's compiled text).
+_ORM_CLEANING_COLUMNS = (
     "cleaning.id, cleaning.owner_id, cleaning.name, cleaning.description, "
     "cleaning.cleaning_type, cleaning.price, cleaning.status, cleaning.deleted_at, "
     "cleaning.created_at, cleaning.updated_at"
 )
-_OWNER_COLUMNS = (
+_ORM_OWNER_COLUMNS = (
     "user_1.id AS id_1, user_1.username, user_1.email, user_1.password_hash, "
     "user_1.is_active, user_1.is_superuser, user_1.email_verified, "
     "user_1.created_at AS created_at_1, user_1.updated_at AS updated_at_1"
 )
-_OWNER_JOIN = 'FROM cleaning JOIN "user" AS user_1 ON user_1.id = cleaning.owner_id'
-
-# CurrentUser: session.get(User, id)
-USER_BY_ID = f'SELECT {_USER_COLUMNS} \nFROM "user" \nWHERE "user".id = $1::BIGINT'
-
-# user_service.get_user_id(username)
-USER_ID_BY_USERNAME = 'SELECT "user".id \nFROM "user" \nWHERE "user".username = $1::VARCHAR'
-
-# cleaning repository get_cleaning: the live cleaning joined with its owner
-CLEANING_BY_ID = (
-    f"SELECT {_CLEANING_COLUMNS}, {_OWNER_COLUMNS} \n{_OWNER_JOIN} \n"
+# cleaning repository _live() + id: the live cleaning joined with its owner, $1 the id
+_ORM_CLEANING_BY_ID = (
+    f"SELECT {_ORM_CLEANING_COLUMNS}, {_ORM_OWNER_COLUMNS} \n"
+    'FROM cleaning JOIN "user" AS user_1 ON user_1.id = cleaning.owner_id \n'
     "WHERE cleaning.deleted_at IS NULL AND cleaning.id = $1::BIGINT"
 )
-CLEANING_BY_ID_FOR_UPDATE = CLEANING_BY_ID + " FOR UPDATE OF cleaning"
-# make_offer and rescind take the share lock
-CLEANING_BY_ID_FOR_SHARE = CLEANING_BY_ID + " FOR SHARE OF cleaning"
-
-_LIST_ORDER_NEWEST = "ORDER BY cleaning.created_at DESC, cleaning.id DESC"
-
-# GET /cleanings (sort newest): $1 status, $2 limit
-LIST_NEWEST = (
-    f"SELECT {_CLEANING_COLUMNS}, NULL AS rank, {_OWNER_COLUMNS} \n{_OWNER_JOIN} \n"
-    f"WHERE cleaning.status = $1 AND cleaning.deleted_at IS NULL {_LIST_ORDER_NEWEST} \n"
-    " LIMIT $2::INTEGER"
-)
-# ... after a cursor: $1 status, ($2, $3) the last row's (created_at, id), $4 limit
-LIST_NEWEST_AFTER = (
-    f"SELECT {_CLEANING_COLUMNS}, NULL AS rank, {_OWNER_COLUMNS} \n{_OWNER_JOIN} \n"
-    "WHERE cleaning.status = $1 AND cleaning.deleted_at IS NULL AND "
-    "(cleaning.created_at, cleaning.id) < ($2::TIMESTAMP WITH TIME ZONE, $3::BIGINT) "
-    f"{_LIST_ORDER_NEWEST} \n LIMIT $4::INTEGER"
-)
-
-_TSQUERY_1 = "websearch_to_tsquery('english'::regconfig, $1::VARCHAR)"
-_TSQUERY_3 = "websearch_to_tsquery('english'::regconfig, $3::VARCHAR)"
-_RANK = f"ts_rank_cd(cleaning.search, {_TSQUERY_1})"
-
-# GET /cleanings?q= (sort relevance): $1 q, $2 status, $3 q, $4 limit
-SEARCH = (
-    f"SELECT {_CLEANING_COLUMNS}, {_RANK} AS rank, {_OWNER_COLUMNS} \n{_OWNER_JOIN} \n"
-    f"WHERE cleaning.status = $2 AND cleaning.deleted_at IS NULL AND "
-    f"(cleaning.search @@ {_TSQUERY_3}) ORDER BY {_RANK} DESC, cleaning.id DESC \n"
-    " LIMIT $4::INTEGER"
-)
-# ... after a cursor: $1 q, $2 status, $3 q, ($4, $5) the last (rank, id), $6 limit
-SEARCH_AFTER = (
-    f"SELECT {_CLEANING_COLUMNS}, {_RANK} AS rank, {_OWNER_COLUMNS} \n{_OWNER_JOIN} \n"
-    f"WHERE cleaning.status = $2 AND cleaning.deleted_at IS NULL AND "
-    f"(cleaning.search @@ {_TSQUERY_3}) AND "
-    f"(CAST({_RANK} AS FLOAT), cleaning.id) < ($4::FLOAT, $5::BIGINT) "
-    f"ORDER BY {_RANK} DESC, cleaning.id DESC \n LIMIT $6::INTEGER"
-)
-
-# POST /cleanings: the ORM flush. deleted_at is sent as NULL and the tsvector comes back
-# (eager_defaults returns every server-generated column, the deferred ``search`` included).
-INSERT_CLEANING = (
-    "INSERT INTO cleaning (owner_id, name, description, cleaning_type, price, deleted_at) "
-    "VALUES ($1::BIGINT, $2::VARCHAR, $3::VARCHAR, $4, $5::NUMERIC(10, 2), "
-    "$6::TIMESTAMP WITH TIME ZONE) RETURNING cleaning.id, cleaning.status, cleaning.search, "
-    "cleaning.created_at, cleaning.updated_at"
-)
-
-# GET /feed/cleanings: $1 'created', ($2, $3) before, $4 limit, $5 'updated', ($6, $7) before,
-# $8 limit, $9 limit
-FEED = (
-    f"SELECT events.event, events.event_at, {_CLEANING_COLUMNS}, {_OWNER_COLUMNS} \n"
-    "FROM (SELECT anon_1.id AS id, anon_1.event AS event, anon_1.event_at AS event_at \n"
-    "FROM (SELECT cleaning.id AS id, $1::VARCHAR AS event, cleaning.created_at AS event_at \n"
-    "FROM cleaning \n"
-    "WHERE cleaning.deleted_at IS NULL AND (cleaning.created_at, cleaning.id) < "
-    "($2::TIMESTAMP WITH TIME ZONE, $3::BIGINT) ORDER BY cleaning.created_at DESC, "
-    "cleaning.id DESC \n"
-    " LIMIT $4::INTEGER) AS anon_1 UNION ALL SELECT anon_2.id AS id, anon_2.event AS event, "
-    "anon_2.event_at AS event_at \n"
-    "FROM (SELECT cleaning.id AS id, $5::VARCHAR AS event, cleaning.updated_at AS event_at \n"
-    "FROM cleaning \n"
-    "WHERE cleaning.deleted_at IS NULL AND cleaning.updated_at > cleaning.created_at AND "
-    "(cleaning.updated_at, cleaning.id) < ($6::TIMESTAMP WITH TIME ZONE, $7::BIGINT) "
-    "ORDER BY cleaning.updated_at DESC, cleaning.id DESC \n"
-    " LIMIT $8::INTEGER) AS anon_2) AS events JOIN cleaning ON cleaning.id = events.id "
-    'JOIN "user" AS user_1 ON user_1.id = cleaning.owner_id ORDER BY events.event_at DESC, '
-    "events.id DESC \n"
-    " LIMIT $9::INTEGER"
-)
-
-# GET /users/{username}/evaluations/stats: $1..$5 the stars 1-5, $6 cleaner id
-EVALUATION_STATS = (
-    "SELECT count(*) AS total, count(*) FILTER (WHERE evaluation.no_show) AS no_shows, "
-    "avg(evaluation.professionalism) AS avg_professionalism, "
-    "avg(evaluation.completeness) AS avg_completeness, "
-    "avg(evaluation.efficiency) AS avg_efficiency, "
-    "avg(evaluation.overall_rating) AS avg_overall_rating, "
-    "min(evaluation.overall_rating) AS min_overall_rating, "
-    "max(evaluation.overall_rating) AS max_overall_rating, "
-    + ", ".join(
-        f"count(*) FILTER (WHERE evaluation.overall_rating = ${star}::SMALLINT) AS stars_{star}"
-        for star in range(1, 6)
-    )
-    + " \nFROM evaluation \nWHERE evaluation.cleaner_id = $6::BIGINT"
-)
+CLEANING_BY_ID_FOR_UPDATE = _ORM_CLEANING_BY_ID + " FOR UPDATE OF cleaning"
+# make_offer takes the share lock
+CLEANING_BY_ID_FOR_SHARE = _ORM_CLEANING_BY_ID + " FOR SHARE OF cleaning"
 
 # Offers: the offer joined with its cleaner; $1 cleaning id, $2 cleaner id
 OFFER = (
