@@ -187,13 +187,15 @@ def markdown(results: dict[str, Any]) -> str:
         )
     parity = results.get("sql_parity")
     if parity is not None:
-        reads = "a transaction" if parity.get("reads_in_transaction") else "autocommit"
+        in_transaction = [call for call, sql in parity["phresh_sql"].items() if "BEGIN" in sql]
+        without = [call for call in parity["phresh_sql"] if call not in in_transaction]
         drifted = [call for call, diff in parity["calls"].items() if diff != "same"]
         lines += [
             "",
-            f"Reads (GET) ran in {reads} in both apps, as Phresh does; writes in one "
-            "transaction each. SQL parity (the statements PostgreSQL received from each app, "
-            "call by call): "
+            f"In a transaction (BEGIN ... COMMIT), in both apps as in Phresh: "
+            f"{', '.join(in_transaction) or 'none'}; without one (autocommit): "
+            f"{', '.join(without) or 'none'}. SQL parity (the statements PostgreSQL received "
+            "from each app, call by call): "
             + (
                 f"the same on all {len(parity['calls'])} calls."
                 if parity["ok"]
