@@ -101,6 +101,8 @@ SELECT $1::bigint + floor(random() * $2::bigint)::bigint,
        now() - interval '730 days' * r_time - interval '1 day'
            + CASE WHEN r_edit < 0.2 THEN r_edit * interval '5 days' ELSE interval '0' END
 FROM numbered
+-- Oldest first, as a real table fills: ids, time and physical order agree.
+ORDER BY r_time DESC
 """  # noqa: S608
 
 # 0-3 offers a cleaning, by cleaners other than the owner; statuses follow the cleaning's.

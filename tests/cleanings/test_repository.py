@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from phresh.cleanings.repository import public_list_sql
+from phresh.cleanings.repository import SEARCH_WINDOW, public_list_sql
 from phresh.cleanings.schemas import CleaningListQuery, CleaningSort
 from phresh.feed.repository import FEED_SQL
 from tests.fixtures.factories import create_user
@@ -118,3 +118,19 @@ async def test_feed_first_and_deep_pages_read_at_most_a_page_per_index(
         plan = await explain(connection, FEED_SQL, [before[0], before[1], PAGE])
         assert index_rows_read(plan, "ix_cleaning_live_created_at") <= PAGE
         assert "Seq Scan" not in {n["Node Type"] for n in nodes(plan)}
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_search_for_a_common_word_ranks_a_bounded_window(
+    connection: AsyncConnection,
+) -> None:
+    # Every seeded row says "kitchen": ranking them all would grow with the table.
+    filters = CleaningListQuery(q="kitchen")
+
+    plan = await explain(
+        connection,
+        *public_list_sql(filters, sort=CleaningSort.relevance, after=None, limit=PAGE),
+    )
+
+    assert plan["Actual Rows"] == PAGE
+    assert max(int(n["Actual Rows"]) for n in nodes(plan)) <= SEARCH_WINDOW

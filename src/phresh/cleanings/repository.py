@@ -201,25 +201,19 @@ def public_list_sql(
     """Open cleanings, filtered, in one of three keyset orders; never OFFSET.
 
     newest walks ix_cleaning_open_created_at backwards, price walks ix_cleaning_open_price;
-    relevance ranks (ts_rank_cd) the rows the GIN index matched. The keyset condition is a
-    row comparison on the index's own columns, so the scan starts at the cursor.
+    the keyset condition is a row comparison on the index's own columns, so the scan starts
+    at the cursor. relevance: see ``_relevance_sql``.
     """
     query = Query()
     conditions = _public_conditions(query, filters)
     rank = "NULL::real"
-    if filters.q:
-        # The same parameter as in the @@ condition ($n may appear twice).
-        rank = f"ts_rank_cd(c.search, websearch_to_tsquery('english', ${len(query.params)}))"
+    if sort == CleaningSort.relevance:
+        return _relevance_sql(query, conditions, after=after, limit=limit)
     if sort == CleaningSort.price:
         if after is not None:
             key = f"({query.param(Decimal(str(after[0])))}::numeric, {query.param(int(after[1]))})"
             conditions.append(f"(c.price, c.id) > {key}")
         order = "c.price, c.id"
-    elif sort == CleaningSort.relevance:
-        if after is not None:
-            key = f"({query.param(float(after[0]))}::real, {query.param(int(after[1]))})"
-            conditions.append(f"({rank}, c.id) < {key}")
-        order = f"{rank} DESC, c.id DESC"
     else:
         if after is not None:
             at = query.param(datetime.fromisoformat(str(after[0])))
@@ -228,6 +222,40 @@ def public_list_sql(
     sql = (
         f"SELECT {CLEANING_COLUMNS}, {rank} AS rank {FROM_CLEANING} "
         f"WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT {query.param(limit)}"
+    )
+    return sql, query.params
+
+
+# Relevance ranks the most recent matches, at most this many. Ranking every match of a
+# common word would cost time in proportion to the table (tens of ms at 100k rows, hundreds
+# at 1M); the window keeps a search page bounded, and recent cleanings are the bookable ones.
+SEARCH_WINDOW = 1000
+
+
+def _relevance_sql(
+    query: Query, conditions: list[str], *, after: list[Any] | None, limit: int
+) -> tuple[str, list[Any]]:
+    """The newest SEARCH_WINDOW matches, ranked by ts_rank_cd; keyset on (rank, id).
+
+    The planner picks how to find the window: the GIN index for rare words, a backward
+    walk of ix_cleaning_open_created_at for common ones (they match within a few rows).
+    """
+    tsquery = f"websearch_to_tsquery('english', ${len(query.params)})"  # the @@ parameter
+    keyset = ""
+    if after is not None:
+        keyset = (
+            f"WHERE (r.rank, r.id) < ({query.param(float(after[0]))}::real, "
+            f"{query.param(int(after[1]))}) "
+        )
+    sql = (
+        f"WITH candidates AS (SELECT c.* FROM cleaning c "  # noqa: S608
+        f"WHERE {' AND '.join(conditions)} ORDER BY c.created_at DESC, c.id DESC "
+        f"LIMIT {SEARCH_WINDOW}), "
+        f"ranked AS (SELECT c.*, ts_rank_cd(c.search, {tsquery}) AS rank FROM candidates c), "
+        f"page AS (SELECT * FROM ranked r {keyset}"
+        f"ORDER BY r.rank DESC, r.id DESC LIMIT {query.param(limit)}) "
+        f"SELECT {CLEANING_COLUMNS}, c.rank FROM page c "
+        f'JOIN "user" u ON u.id = c.owner_id ORDER BY c.rank DESC, c.id DESC'
     )
     return sql, query.params
 
