@@ -13,18 +13,14 @@ from phresh.users import service as user_service
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-async def get_token_reader(request: Request) -> auth_service.TokenReader:
-    reader: auth_service.TokenReader = request.app.state.token_reader
-    return reader
-
-
 async def get_current_user(
+    request: Request,
     session: SessionDep,
-    reader: Annotated[auth_service.TokenReader, Depends(get_token_reader)],
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
     if token is None:
         raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
+    reader: auth_service.TokenReader = request.app.state.token_reader
     user_id = reader.user_id(token)
     user = await user_service.get_active_user(session, user_id)
     if user is None:
