@@ -175,7 +175,8 @@ def markdown(results: dict[str, Any]) -> str:
     if growth:
         lines += [
             f"## Growth: Phresh, 1 worker, wrk -t2 -c{growth['connections']}, "
-            f"{settings['growth_duration_s']:g} s a run, median of {settings['runs']} runs",
+            f"{settings['growth_duration_s']:g} s a run, median of "
+            f"{settings.get('growth_runs', settings['runs'])} runs",
             "",
             *growth_table(growth),
             "",
