@@ -8,6 +8,8 @@ seeded ones and is deleted again afterwards, so the counts stay put between runs
 """
 
 import asyncio
+import hashlib
+import inspect
 import json
 import random
 from dataclasses import dataclass
@@ -47,6 +49,13 @@ SEARCH_QUERIES = [
     "hoover",
     "loft apartment shoreditch",
 ]
+
+
+def seed_stamp() -> str:
+    """What seeded a database: the seed's code and random seed. Kept as the database's
+    comment, so a database seeded by an older phresh/seed.py is seeded again."""
+    source = inspect.getsource(seeding)
+    return f"phresh-seed {hashlib.sha256(source.encode()).hexdigest()[:16]} {RANDOM_SEED}"
 
 
 def database_name(cleanings: int) -> str:
@@ -134,11 +143,18 @@ async def prepare_database(server: BenchServer, cleanings: int, *, log: Any) -> 
     try:
         counts = await _counts(conn)
         report = "kept (row counts match)"
-        if counts["users"] != USERS or counts["cleanings"] != cleanings:
-            log(
-                f"seeding {name}: {USERS} users, {cleanings} cleanings "
-                f"(found {counts['users']} users, {counts['cleanings']} cleanings)"
+        stamp = seed_stamp()
+        seeded_with = await conn.fetchval(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+            name,
+        )
+        if counts["users"] != USERS or counts["cleanings"] != cleanings or seeded_with != stamp:
+            why = (
+                f"found {counts['users']} users, {counts['cleanings']} cleanings"
+                if seeded_with == stamp or counts["cleanings"] != cleanings
+                else "phresh/seed.py changed since it was seeded"
             )
+            log(f"seeding {name}: {USERS} users, {cleanings} cleanings ({why})")
             await conn.execute(
                 'TRUNCATE evaluation, offer, cleaning, profile, "user" RESTART IDENTITY CASCADE'
             )
@@ -147,6 +163,7 @@ async def prepare_database(server: BenchServer, cleanings: int, *, log: Any) -> 
             )
             log(report)
             counts = await _counts(conn)
+            await conn.execute(f"COMMENT ON DATABASE {name} IS '{stamp}'")
         max_id = await conn.fetchval("SELECT coalesce(max(id), 0) FROM cleaning")
     finally:
         await conn.close()

@@ -2,12 +2,14 @@
 
 The reference app runs these and nothing else, in the same order and the same transactions,
 so a gap between it and Phresh is the cost of the framework, the ORM and the validation
-layers, not of different queries. Mirrors Phresh at 7d35baf: the hot reads, POST /cleanings
+layers, not of different queries. Mirrors Phresh at 8834f0e: the hot reads, POST /cleanings
 and the stats are plain SQL in Phresh's repositories (copied here verbatim); the offer
 transitions still go through the ORM (the statements SQLAlchemy compiles, captured from the
 server's log). ``python -m bench.run --parity-only`` compares the two apps call by call and
 prints Phresh's statements when this file needs to follow a change.
 """
+
+# ruff: noqa: S608 - every statement here is built from this module's constants only
 
 # CurrentUser: users/repository.py USER_BY_ID, $1 the token's user id
 USER_BY_ID = """
@@ -47,16 +49,28 @@ LIST_NEWEST_AFTER = (
     f"WHERE {_LIVE_OPEN} AND (c.created_at, c.id) < ($1, $2) "
     "ORDER BY c.created_at DESC, c.id DESC LIMIT $3"
 )
-# GET /cleanings?q= (relevance): $1 q, $2 limit
+# GET /cleanings?q= (relevance), as _relevance_sql assembles it (since b0d1548): the newest
+# 1,000 matches are ranked, and owners are joined for the page only. $1 q, $2 limit
+_SEARCH_WINDOW = (
+    "WITH candidates AS (SELECT c.* FROM cleaning c "
+    f"WHERE {_LIVE_OPEN} AND {_MATCH} ORDER BY c.created_at DESC, c.id DESC LIMIT 1000), "
+    f"ranked AS (SELECT c.*, {_RANK} AS rank FROM candidates c), "
+)
+_SEARCH_PAGE = (
+    f'SELECT {_CLEANING_COLUMNS}, c.rank FROM page c JOIN "user" u ON u.id = c.owner_id '
+    "ORDER BY c.rank DESC, c.id DESC"
+)
 SEARCH = (
-    f"SELECT {_CLEANING_COLUMNS}, {_RANK} AS rank {_FROM_CLEANING} "
-    f"WHERE {_LIVE_OPEN} AND {_MATCH} ORDER BY {_RANK} DESC, c.id DESC LIMIT $2"
+    _SEARCH_WINDOW
+    + "page AS (SELECT * FROM ranked r ORDER BY r.rank DESC, r.id DESC LIMIT $2) "
+    + _SEARCH_PAGE
 )
 # ... after a cursor: $1 q, ($2, $3) the last row's (rank, id), $4 limit
 SEARCH_AFTER = (
-    f"SELECT {_CLEANING_COLUMNS}, {_RANK} AS rank {_FROM_CLEANING} "
-    f"WHERE {_LIVE_OPEN} AND {_MATCH} AND ({_RANK}, c.id) < ($2::real, $3) "
-    f"ORDER BY {_RANK} DESC, c.id DESC LIMIT $4"
+    _SEARCH_WINDOW
+    + "page AS (SELECT * FROM ranked r WHERE (r.rank, r.id) < ($2::real, $3) "
+    + "ORDER BY r.rank DESC, r.id DESC LIMIT $4) "
+    + _SEARCH_PAGE
 )
 
 # POST /cleanings: cleanings/repository.py INSERT_CLEANING; $1 owner id, $2 name,
@@ -90,7 +104,7 @@ JOIN cleaning c ON c.id = e.id
 JOIN "user" u ON u.id = c.owner_id
 ORDER BY e.event_at DESC, e.id DESC
 LIMIT $3
-"""  # noqa: S608
+"""
 
 # GET /users/{username}/evaluations/stats: evaluations/repository.py STATS_SQL, $1 cleaner id
 EVALUATION_STATS = """
