@@ -97,7 +97,7 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             targets.append(
                 {
                     "target": f"{one[endpoint]['label']}: Phresh ≥ {minimum}x reference (1 worker)",
-                    "value": f"{ratio:.2f}x",
+                    "value": f"{ratio:.3f}x",
                     "met": ratio >= minimum,
                 }
             )
