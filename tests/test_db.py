@@ -8,6 +8,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from phresh.config import Settings
+from phresh.kit.repository import driver_connection
 from phresh.models import Cleaning
 from tests.fixtures.factories import auth_headers, create_cleaning, create_user
 
@@ -70,3 +71,44 @@ async def test_a_read_runs_without_a_transaction(
     assert response.status_code == 200
     assert autocommit
     assert all(autocommit)
+
+
+async def test_plain_sql_in_a_write_session_runs_inside_its_transaction(
+    live_app: FastAPI,
+) -> None:
+    database = live_app.state.database
+
+    async with database.sessionmaker() as session:
+        connection = await driver_connection(session)
+        in_transaction = connection.is_in_transaction()
+        await session.rollback()
+
+    assert in_transaction
+
+
+async def test_plain_sql_in_a_read_session_runs_without_one(live_app: FastAPI) -> None:
+    database = live_app.state.database
+
+    async with database.read_sessionmaker() as session:
+        connection = await driver_connection(session)
+        in_transaction = connection.is_in_transaction()
+
+    assert not in_transaction
+
+
+async def test_a_plain_sql_insert_rolls_back_with_its_request(
+    live_app: FastAPI, live_engine: AsyncEngine
+) -> None:
+    async with AsyncSession(live_engine, expire_on_commit=False) as setup, setup.begin():
+        owner = await create_user(setup)
+
+    async with live_app.state.database.sessionmaker() as session:
+        connection = await driver_connection(session)
+        await connection.execute(
+            "INSERT INTO cleaning (owner_id, name, price) VALUES ($1, 'Gone', 10)", owner.id
+        )
+        await session.rollback()
+
+    async with AsyncSession(live_engine) as check:
+        count = await check.scalar(select(func.count()).select_from(Cleaning))
+    assert count == 0

@@ -35,7 +35,15 @@ async def driver_connection(session: AsyncSession) -> Any:
         return cached
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    # One lookup per session: the session keeps this connection until it closes.
+    adapter: Any = raw.dbapi_connection
+    if not adapter.autocommit and adapter._transaction is None:
+        # SQLAlchemy's asyncpg adapter sends BEGIN lazily, before its own first statement;
+        # a plain-SQL statement that comes first must not run outside the request's
+        # transaction. The adapter has no public "begin now", hence its own method.
+        async with adapter._execute_mutex:
+            if adapter._transaction is None:
+                await adapter._start_transaction()
+    # One lookup per transaction: the session keeps this connection until it ends.
     session.info["driver_connection"] = raw.driver_connection
     return raw.driver_connection
 
