@@ -372,9 +372,8 @@ class ReferenceApp:
     async def create_cleaning(self, scope: Scope, body: bytes) -> dict[str, Any]:
         user_id = self._user_id(scope)
         name, description, cleaning_type, price = _new_cleaning(body)
-        # As Phresh at 7d35baf: the user is read, then the insert runs as one statement on
-        # the raw connection, so no BEGIN/COMMIT is sent (see bench/README.md, findings).
-        async with self.pool.acquire() as conn:
+        # As Phresh since c1b44ca: BEGIN, the user read, the insert, COMMIT.
+        async with self.pool.acquire() as conn, conn.transaction():
             user = await self._current_user(conn, user_id)
             row = await conn.fetchrow(
                 sql.INSERT_CLEANING, user["id"], name, description, cleaning_type, price
@@ -425,27 +424,26 @@ class ReferenceApp:
             "stars": {str(star): row[f"stars_{star}"] for star in range(1, 6)},
         }
 
-    # The offer transitions: the caller is read first, then one transaction holds the rest,
-    # as in Phresh (its raw user read runs before the ORM's first statement sends BEGIN).
+    # The offer transitions: one transaction holds everything, the caller's read included,
+    # as in Phresh since c1b44ca (its plain-SQL user read begins the transaction).
 
     async def make_offer(self, scope: Scope, cleaning_id: int) -> dict[str, Any]:
         user_id = self._user_id(scope)
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as conn, conn.transaction():
             user = await self._current_user(conn, user_id)
-            async with conn.transaction():
-                cleaning = await conn.fetchrow(sql.CLEANING_BY_ID_FOR_SHARE, cleaning_id)
-                if cleaning is None:
-                    raise _not_found("cleaning-not-found", f"No cleaning with id {cleaning_id}.")
-                if cleaning["owner_id"] == user["id"]:
-                    raise Problem(403, "own-cleaning", "Forbidden", "Not your own cleaning.")
-                if cleaning["status"] != "open":
-                    raise _conflict("cleaning-not-open", f"The cleaning is {cleaning['status']}.")
-                if await conn.fetchrow(sql.OFFER, cleaning_id, user["id"]) is not None:
-                    raise _conflict("already-offered", "You have already made an offer.")
-                try:
-                    row = await conn.fetchrow(sql.INSERT_OFFER, cleaning_id, user["id"])
-                except asyncpg.UniqueViolationError as exc:
-                    raise _conflict("already-offered", "You have already made an offer.") from exc
+            cleaning = await conn.fetchrow(sql.CLEANING_BY_ID_FOR_SHARE, cleaning_id)
+            if cleaning is None:
+                raise _not_found("cleaning-not-found", f"No cleaning with id {cleaning_id}.")
+            if cleaning["owner_id"] == user["id"]:
+                raise Problem(403, "own-cleaning", "Forbidden", "Not your own cleaning.")
+            if cleaning["status"] != "open":
+                raise _conflict("cleaning-not-open", f"The cleaning is {cleaning['status']}.")
+            if await conn.fetchrow(sql.OFFER, cleaning_id, user["id"]) is not None:
+                raise _conflict("already-offered", "You have already made an offer.")
+            try:
+                row = await conn.fetchrow(sql.INSERT_OFFER, cleaning_id, user["id"])
+            except asyncpg.UniqueViolationError as exc:
+                raise _conflict("already-offered", "You have already made an offer.") from exc
         return {
             "cleaning_id": cleaning_id,
             "cleaner": user["username"],
@@ -456,58 +454,54 @@ class ReferenceApp:
 
     async def accept_offer(self, scope: Scope, cleaning_id: int, username: str) -> dict[str, Any]:
         user_id = self._user_id(scope)
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as conn, conn.transaction():
             user = await self._current_user(conn, user_id)
-            async with conn.transaction():
-                cleaning = await conn.fetchrow(sql.CLEANING_BY_ID_FOR_UPDATE, cleaning_id)
-                if cleaning is None:
-                    raise _not_found("cleaning-not-found", f"No cleaning with id {cleaning_id}.")
-                if cleaning["owner_id"] != user["id"]:
-                    raise Problem(403, "not-cleaning-owner", "Forbidden", "Owner only.")
-                if cleaning["status"] != "open":
-                    raise _conflict("cleaning-not-open", f"The cleaning is {cleaning['status']}.")
-                cleaner_id = await conn.fetchval(sql.USER_ID_BY_USERNAME, username.lower())
-                if cleaner_id is None:
-                    raise _not_found("user-not-found", f"No user is called {username!r}.")
-                offer = await conn.fetchrow(sql.OFFER, cleaning_id, cleaner_id)
-                if offer is None:
-                    raise _not_found("offer-not-found", f"{username!r} has made no offer.")
-                if offer["status"] != "pending":
-                    raise _conflict("offer-wrong-status", "Only a pending offer can be accepted.")
-                try:
-                    updated_at = await conn.fetchval(
-                        sql.SET_OFFER_STATUS, "accepted", cleaning_id, cleaner_id
-                    )
-                except asyncpg.UniqueViolationError as exc:
-                    raise _conflict("cleaning-not-open", "Another offer was accepted.") from exc
-                await conn.execute(
-                    sql.MOVE_OTHER_OFFERS, "rejected", cleaning_id, cleaner_id, "pending"
+            cleaning = await conn.fetchrow(sql.CLEANING_BY_ID_FOR_UPDATE, cleaning_id)
+            if cleaning is None:
+                raise _not_found("cleaning-not-found", f"No cleaning with id {cleaning_id}.")
+            if cleaning["owner_id"] != user["id"]:
+                raise Problem(403, "not-cleaning-owner", "Forbidden", "Owner only.")
+            if cleaning["status"] != "open":
+                raise _conflict("cleaning-not-open", f"The cleaning is {cleaning['status']}.")
+            cleaner_id = await conn.fetchval(sql.USER_ID_BY_USERNAME, username.lower())
+            if cleaner_id is None:
+                raise _not_found("user-not-found", f"No user is called {username!r}.")
+            offer = await conn.fetchrow(sql.OFFER, cleaning_id, cleaner_id)
+            if offer is None:
+                raise _not_found("offer-not-found", f"{username!r} has made no offer.")
+            if offer["status"] != "pending":
+                raise _conflict("offer-wrong-status", "Only a pending offer can be accepted.")
+            try:
+                updated_at = await conn.fetchval(
+                    sql.SET_OFFER_STATUS, "accepted", cleaning_id, cleaner_id
                 )
-                await conn.fetchrow(sql.SET_CLEANING_STATUS, "assigned", cleaning_id)
+            except asyncpg.UniqueViolationError as exc:
+                raise _conflict("cleaning-not-open", "Another offer was accepted.") from exc
+            await conn.execute(
+                sql.MOVE_OTHER_OFFERS, "rejected", cleaning_id, cleaner_id, "pending"
+            )
+            await conn.fetchrow(sql.SET_CLEANING_STATUS, "assigned", cleaning_id)
         return offer_json(offer, "accepted", updated_at)
 
     async def cancel_my_offer(self, scope: Scope, cleaning_id: int) -> dict[str, Any]:
         user_id = self._user_id(scope)
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as conn, conn.transaction():
             user = await self._current_user(conn, user_id)
-            async with conn.transaction():
-                cleaning = await conn.fetchrow(sql.CLEANING_BY_ID_FOR_UPDATE, cleaning_id)
-                if cleaning is None:
-                    raise _not_found("cleaning-not-found", f"No cleaning with id {cleaning_id}.")
-                offer = await conn.fetchrow(sql.OFFER, cleaning_id, user["id"])
-                if offer is None:
-                    raise _not_found("offer-not-found", "You have made no offer on this cleaning.")
-                if offer["status"] != "accepted":
-                    raise _conflict(
-                        "offer-wrong-status", "Only an accepted offer can be cancelled."
-                    )
-                updated_at = await conn.fetchval(
-                    sql.SET_OFFER_STATUS, "cancelled", cleaning_id, user["id"]
-                )
-                await conn.execute(
-                    sql.MOVE_OTHER_OFFERS, "pending", cleaning_id, user["id"], "rejected"
-                )
-                await conn.fetchrow(sql.SET_CLEANING_STATUS, "open", cleaning_id)
+            cleaning = await conn.fetchrow(sql.CLEANING_BY_ID_FOR_UPDATE, cleaning_id)
+            if cleaning is None:
+                raise _not_found("cleaning-not-found", f"No cleaning with id {cleaning_id}.")
+            offer = await conn.fetchrow(sql.OFFER, cleaning_id, user["id"])
+            if offer is None:
+                raise _not_found("offer-not-found", "You have made no offer on this cleaning.")
+            if offer["status"] != "accepted":
+                raise _conflict("offer-wrong-status", "Only an accepted offer can be cancelled.")
+            updated_at = await conn.fetchval(
+                sql.SET_OFFER_STATUS, "cancelled", cleaning_id, user["id"]
+            )
+            await conn.execute(
+                sql.MOVE_OTHER_OFFERS, "pending", cleaning_id, user["id"], "rejected"
+            )
+            await conn.fetchrow(sql.SET_CLEANING_STATUS, "open", cleaning_id)
         return offer_json(offer, "cancelled", updated_at)
 
 
