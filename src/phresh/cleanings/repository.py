@@ -18,21 +18,28 @@ from phresh.cleanings.schemas import CleaningListQuery, CleaningSort
 from phresh.kit.repository import driver_connection
 from phresh.models import Cleaning, CleaningStatus, CleaningType, Offer, OfferStatus
 
+# The API's view of a cleaning (CleaningRead), shared by every plain-SQL read of one.
+LIVE_OPEN = "c.status = 'open' AND c.deleted_at IS NULL"
+FROM_CLEANING = 'FROM cleaning c JOIN "user" u ON u.id = c.owner_id'
+CLEANING_COLUMNS = (
+    "c.id, u.username AS owner, c.name, c.description, c.cleaning_type, c.price, c.status, "
+    "c.created_at, c.updated_at"
+)
+
 
 def _live() -> Select[Cleaning]:
     return select(Cleaning).options(joinedload(Cleaning.owner)).where(Cleaning.deleted_at.is_(None))
 
 
-INSERT_CLEANING = """
+INSERT_CLEANING = f"""
 WITH inserted AS (
     INSERT INTO cleaning (owner_id, name, description, cleaning_type, price)
     VALUES ($1, $2, $3, $4, $5)
     RETURNING *
 )
-SELECT c.id, u.username AS owner, c.name, c.description, c.cleaning_type, c.price, c.status,
-       c.created_at, c.updated_at
+SELECT {CLEANING_COLUMNS}
 FROM inserted c JOIN "user" u ON u.id = c.owner_id
-"""
+"""  # noqa: S608 - CLEANING_COLUMNS is a constant
 
 
 async def insert_cleaning(
@@ -55,12 +62,9 @@ async def get_cleaning(session: AsyncSession, cleaning_id: int) -> Cleaning | No
     return await session.scalar(_live().where(Cleaning.id == cleaning_id))
 
 
-CLEANING_READ = """
-SELECT c.id, u.username AS owner, c.name, c.description, c.cleaning_type, c.price, c.status,
-       c.created_at, c.updated_at
-FROM cleaning c JOIN "user" u ON u.id = c.owner_id
-WHERE c.id = $1 AND c.deleted_at IS NULL
-"""
+CLEANING_READ = (
+    f"SELECT {CLEANING_COLUMNS} {FROM_CLEANING} WHERE c.id = $1 AND c.deleted_at IS NULL"
+)
 
 
 async def read_cleaning(session: AsyncSession, cleaning_id: int) -> Mapping[str, Any] | None:
@@ -167,14 +171,6 @@ class Query:
     def param(self, value: Any) -> str:
         self.params.append(value)
         return f"${len(self.params)}"
-
-
-LIVE_OPEN = "c.status = 'open' AND c.deleted_at IS NULL"
-FROM_CLEANING = 'FROM cleaning c JOIN "user" u ON u.id = c.owner_id'
-CLEANING_COLUMNS = (
-    "c.id, u.username AS owner, c.name, c.description, c.cleaning_type, c.price, c.status, "
-    "c.created_at, c.updated_at"
-)
 
 
 def _public_conditions(query: Query, filters: CleaningListQuery) -> list[str]:
