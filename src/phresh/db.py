@@ -73,17 +73,13 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request; for writes one transaction: commit on success, else roll back.
 
-    Safe methods (GET, HEAD) only read: an autocommit session, no BEGIN, nothing to commit.
+    Safe methods (GET, HEAD, OPTIONS) only read: an autocommit session, no BEGIN, nothing to
+    commit, and no row locks (a lock taken in autocommit would end with its statement).
     """
     database = get_database(request)
     if request.method in READ_ONLY_METHODS:
-        # The connection is checked out here rather than by the session: the session joins
-        # it, and plain-SQL reads (kit.repository.driver_connection) find it ready.
-        async with database.read_engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            async with database.read_sessionmaker(bind=connection) as session:
-                session.info["driver_connection"] = raw.driver_connection
-                yield session
+        async with database.read_sessionmaker() as session:
+            yield session
         return
     async with database.sessionmaker() as session:
         try:

@@ -1,4 +1,4 @@
-"""Application-wide dependencies: what the lifespan put on ``app.state``.
+"""Application-wide dependencies: what ``create_app`` put on ``app.state``.
 
 All ``async def``: FastAPI runs a plain ``def`` dependency in the thread pool, a thread hop
 per request for what is only an attribute read.

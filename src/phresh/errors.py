@@ -99,6 +99,9 @@ class ServiceUnavailable(AppError):
     slug = "unavailable"
     title = "Service unavailable"
 
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Retry-After": "1"})
+
 
 def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
     """The ``responses=`` entry of an endpoint: each error it can answer, as problem details."""
@@ -209,10 +212,12 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
 
 async def handle_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     # Connection refused, pool exhausted, statement or lock timeout: the client may retry.
+    sqlstate = _sqlstate(exc) if isinstance(exc, DBAPIError) else None
     logger.warning(
-        "database unavailable request_id=%s error=%s",
+        "database unavailable request_id=%s error=%s sqlstate=%s",
         _request_id(request),
         type(exc).__name__,
+        sqlstate or "-",
     )
     return problem_response(
         request,
@@ -248,16 +253,12 @@ async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _is_unavailable(exc: DBAPIError) -> bool:
-    sqlstate = _sqlstate(exc)
-    # 57014 query_canceled (statement_timeout), 55P03 lock_not_available (lock_timeout),
-    # class 08 connection exceptions, 57P0x server shutting down.
-    if sqlstate is not None and (
-        sqlstate in {"57014", "55P03"} or sqlstate.startswith(("08", "57P"))
-    ):
-        return True
-    return exc.connection_invalidated or isinstance(exc, InterfaceError | OperationalError)
-
+# SQLSTATEs after which the same request may well succeed a moment later: 57014
+# query_canceled (statement_timeout), 55P03 lock_not_available (lock_timeout), 40001 and
+# 40P01 (serialization failure, deadlock), class 08 connection exceptions, class 53
+# insufficient resources (too many connections), 57P0x server shutting down or starting.
+RETRYABLE_SQLSTATES = frozenset({"57014", "55P03", "40001", "40P01"})
+RETRYABLE_SQLSTATE_CLASSES = ("08", "53", "57P")
 
 # 22021 character_not_in_repertoire (a NUL byte), 22P05 untranslatable_character: text that
 # PostgreSQL cannot store. Validation refuses it first; this is the net under that.
@@ -265,9 +266,19 @@ UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:
-    orig = getattr(exc, "orig", None)
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
     return sqlstate if isinstance(sqlstate, str) else None
+
+
+def _is_unavailable(exc: DBAPIError) -> bool:
+    sqlstate = _sqlstate(exc)
+    if sqlstate is not None and (
+        sqlstate in RETRYABLE_SQLSTATES or sqlstate.startswith(RETRYABLE_SQLSTATE_CLASSES)
+    ):
+        return True
+    # A connection that died (terminated backend, restarted server): SQLAlchemy has already
+    # invalidated it, so the pool hands the next request a new one.
+    return exc.connection_invalidated or isinstance(exc, InterfaceError | OperationalError)
 
 
 async def handle_dbapi_error(request: Request, exc: Exception) -> JSONResponse:

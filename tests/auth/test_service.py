@@ -72,7 +72,7 @@ async def test_issued_token_reads_back_as_its_user(
 
     token = auth_service.create_access_token(settings, user)
 
-    assert auth_service.read_access_token(settings, token.access_token) == user.id
+    assert auth_service.TokenReader(settings).user_id(token.access_token) == user.id
     assert token.expires_in == settings.jwt_expire_minutes * 60
 
 
@@ -86,7 +86,7 @@ def test_token_without_a_subject_is_refused(settings: Settings) -> None:
     token = jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
 
     with pytest.raises(InvalidToken):
-        auth_service.read_access_token(settings, token)
+        auth_service.TokenReader(settings).user_id(token)
 
 
 def test_token_with_a_non_numeric_subject_is_refused(settings: Settings) -> None:
@@ -100,7 +100,7 @@ def test_token_with_a_non_numeric_subject_is_refused(settings: Settings) -> None
     token = jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
 
     with pytest.raises(InvalidToken):
-        auth_service.read_access_token(settings, token)
+        auth_service.TokenReader(settings).user_id(token)
 
 
 async def test_log_in_with_right_password_returns_a_token(
@@ -110,7 +110,7 @@ async def test_log_in_with_right_password_returns_a_token(
 
     token = await auth_service.log_in(session, settings, "ada", DEFAULT_PASSWORD)
 
-    assert auth_service.read_access_token(settings, token.access_token) == user.id
+    assert auth_service.TokenReader(settings).user_id(token.access_token) == user.id
 
 
 async def test_log_in_refuses_a_disabled_account_with_the_usual_message(
@@ -122,3 +122,31 @@ async def test_log_in_refuses_a_disabled_account_with_the_usual_message(
         await auth_service.log_in(session, settings, "ada", DEFAULT_PASSWORD)
 
     assert refused.value.detail == "Incorrect username, email or password."
+
+
+async def test_a_cached_token_is_refused_once_its_expiry_passes(
+    session: AsyncSession, settings: Settings
+) -> None:
+    user = await create_user(session)
+    token = auth_service.create_access_token(settings, user).access_token
+    now = [time.time()]
+    reader = auth_service.TokenReader(settings, clock=lambda: now[0])
+    assert reader.user_id(token) == user.id
+
+    now[0] += settings.jwt_expire_minutes * 60 + 1
+
+    with pytest.raises(InvalidToken):
+        reader.user_id(token)
+
+
+async def test_a_full_token_cache_is_emptied_not_grown(
+    session: AsyncSession, settings: Settings
+) -> None:
+    users = [await create_user(session, username=f"user{n}") for n in range(3)]
+    tokens = [auth_service.create_access_token(settings, user).access_token for user in users]
+    reader = auth_service.TokenReader(settings, max_size=2)
+
+    ids = [reader.user_id(token) for token in tokens]
+
+    assert ids == [user.id for user in users]
+    assert len(reader) == 1

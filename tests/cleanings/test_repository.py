@@ -1,7 +1,7 @@
 """A page costs the same at the first row and deep in the table: proven with EXPLAIN ANALYZE."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -36,10 +36,10 @@ async def seeded(session: AsyncSession, connection: AsyncConnection) -> None:
     await connection.execute(text("ANALYZE cleaning"))
 
 
-async def explain(connection: AsyncConnection, sql: str, params: Sequence[Any]) -> dict[str, Any]:
-    result = await connection.exec_driver_sql(
-        f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", tuple(params)
-    )
+async def explain(
+    connection: AsyncConnection, sql: str, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    result = await connection.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}"), dict(params))
     raw = result.scalar_one()
     plan: dict[str, Any] = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
     return plan
@@ -115,7 +115,9 @@ async def test_feed_first_and_deep_pages_read_at_most_a_page_per_index(
     deep = (datetime.fromisoformat("2026-01-01T01:00:00+00:00"), 60)
 
     for before in (first, deep):
-        plan = await explain(connection, FEED_SQL, [before[0], before[1], PAGE])
+        plan = await explain(
+            connection, FEED_SQL, {"at": before[0], "id": before[1], "limit": PAGE}
+        )
         assert index_rows_read(plan, "ix_cleaning_live_created_at") <= PAGE
         assert "Seq Scan" not in {n["Node Type"] for n in nodes(plan)}
 

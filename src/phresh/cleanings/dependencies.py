@@ -19,14 +19,32 @@ async def get_cleaning(cleaning_id: CleaningId, session: SessionDep, user: Curre
 async def get_owned_cleaning(
     cleaning_id: CleaningId, session: SessionDep, user: CurrentUser
 ) -> Cleaning:
-    """The caller's own cleaning, row-locked for the rest of the request (404, then 403)."""
+    """The caller's own cleaning, for a change (404, then 403).
+
+    Locked FOR UPDATE: a write request runs in one transaction, so the lock holds until its
+    commit or rollback and concurrent changes to this cleaning wait their turn.
+    """
     cleaning = await cleaning_service.get_cleaning_for_update(session, cleaning_id)
+    cleaning_service.ensure_owner(cleaning, user)
+    return cleaning
+
+
+async def get_owned_cleaning_to_read(
+    cleaning_id: CleaningId, session: SessionDep, user: CurrentUser
+) -> Cleaning:
+    """The caller's own cleaning, read without a lock (404, then 403).
+
+    Reads run in autocommit, where a row lock would end with its own statement and only make
+    the read wait behind writers.
+    """
+    cleaning = await cleaning_service.get_cleaning(session, cleaning_id)
     cleaning_service.ensure_owner(cleaning, user)
     return cleaning
 
 
 VisibleCleaning = Annotated[Cleaning, Depends(get_cleaning)]
 OwnedCleaning = Annotated[Cleaning, Depends(get_owned_cleaning)]
+OwnedCleaningToRead = Annotated[Cleaning, Depends(get_owned_cleaning_to_read)]
 
 
 async def get_list_query(request: Request) -> CleaningListQuery:

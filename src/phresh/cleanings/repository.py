@@ -1,11 +1,12 @@
 """All SQL about cleanings."""
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    RowMapping,
     Select,
     func,
     select,
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from phresh.cleanings.schemas import CleaningListQuery, CleaningSort
-from phresh.kit.repository import driver_connection
+from phresh.kit.repository import SqlBuilder, fetch_all, fetch_one, fetch_value
 from phresh.models import Cleaning, CleaningStatus, CleaningType, Offer, OfferStatus
 
 # The API's view of a cleaning (CleaningRead), shared by every plain-SQL read of one.
@@ -34,7 +35,7 @@ def _live() -> Select[Cleaning]:
 INSERT_CLEANING = f"""
 WITH inserted AS (
     INSERT INTO cleaning (owner_id, name, description, cleaning_type, price)
-    VALUES ($1, $2, $3, $4, $5)
+    VALUES (:owner_id, :name, :description, :cleaning_type, :price)
     RETURNING *
 )
 SELECT {CLEANING_COLUMNS}
@@ -50,11 +51,20 @@ async def insert_cleaning(
     description: str,
     cleaning_type: CleaningType,
     price: Decimal,
-) -> Mapping[str, Any]:
+) -> RowMapping:
     """One statement in the request's transaction; answers with the API's view of the row."""
-    row: Mapping[str, Any] = await (await driver_connection(session)).fetchrow(
-        INSERT_CLEANING, owner_id, name, description, cleaning_type.value, price
+    row = await fetch_one(
+        session,
+        INSERT_CLEANING,
+        {
+            "owner_id": owner_id,
+            "name": name,
+            "description": description,
+            "cleaning_type": cleaning_type.value,
+            "price": price,
+        },
     )
+    assert row is not None  # INSERT ... RETURNING always answers its row
     return row
 
 
@@ -63,16 +73,13 @@ async def get_cleaning(session: AsyncSession, cleaning_id: int) -> Cleaning | No
 
 
 CLEANING_READ = (
-    f"SELECT {CLEANING_COLUMNS} {FROM_CLEANING} WHERE c.id = $1 AND c.deleted_at IS NULL"
+    f"SELECT {CLEANING_COLUMNS} {FROM_CLEANING} WHERE c.id = :cleaning_id AND c.deleted_at IS NULL"
 )
 
 
-async def read_cleaning(session: AsyncSession, cleaning_id: int) -> Mapping[str, Any] | None:
+async def read_cleaning(session: AsyncSession, cleaning_id: int) -> RowMapping | None:
     """The API's view of a live cleaning, in plain SQL: the hottest read of the service."""
-    row: Mapping[str, Any] | None = await (await driver_connection(session)).fetchrow(
-        CLEANING_READ, cleaning_id
-    )
-    return row
+    return await fetch_one(session, CLEANING_READ, {"cleaning_id": cleaning_id})
 
 
 async def get_cleaning_for_update(session: AsyncSession, cleaning_id: int) -> Cleaning | None:
@@ -92,9 +99,9 @@ async def list_owned_cleanings(
     limit: int,
     after: tuple[datetime, int] | None,
     status: CleaningStatus | None,
-) -> list[Mapping[str, Any]]:
+) -> Sequence[RowMapping]:
     """Newest first, keyset on (created_at, id): served by ix_cleaning_owner_id_created_at."""
-    query = Query()
+    query = SqlBuilder()
     conditions = [f"c.owner_id = {query.param(owner_id)}", "c.deleted_at IS NULL"]
     if status is not None:
         conditions.append(f"c.status = {query.param(status.value)}")
@@ -105,10 +112,7 @@ async def list_owned_cleanings(
         f"SELECT {CLEANING_COLUMNS} {FROM_CLEANING} WHERE {' AND '.join(conditions)} "
         f"ORDER BY c.created_at DESC, c.id DESC LIMIT {query.param(limit)}"
     )
-    rows: list[Mapping[str, Any]] = await (await driver_connection(session)).fetch(
-        sql, *query.params
-    )
-    return rows
+    return await fetch_all(session, sql, query.params)
 
 
 async def count_owned_cleanings(
@@ -158,22 +162,7 @@ async def reject_pending_offers(session: AsyncSession, cleaning_id: int) -> None
     )
 
 
-class Query:
-    """Plain SQL with numbered parameters, assembled from fixed fragments.
-
-    Only this module's constants are spliced into the text; every value a client sent is a
-    bind parameter. Each distinct shape becomes one prepared statement per connection.
-    """
-
-    def __init__(self) -> None:
-        self.params: list[Any] = []
-
-    def param(self, value: Any) -> str:
-        self.params.append(value)
-        return f"${len(self.params)}"
-
-
-def _public_conditions(query: Query, filters: CleaningListQuery) -> list[str]:
+def _public_conditions(query: SqlBuilder, filters: CleaningListQuery) -> list[str]:
     conditions = [LIVE_OPEN]
     if filters.cleaning_type is not None:
         conditions.append(f"c.cleaning_type = {query.param(filters.cleaning_type.value)}")
@@ -186,28 +175,30 @@ def _public_conditions(query: Query, filters: CleaningListQuery) -> list[str]:
         subquery = f'(SELECT id FROM "user" WHERE username = {owner})'  # noqa: S608 - a $n
         conditions.append(f"c.owner_id = {subquery}")
     if filters.q:
-        # websearch_to_tsquery never fails on user input: quotes, operators, SQL are words.
+        # websearch_to_tsquery reads quotes, operators and SQL as words; the schema bounds
+        # q's length and its number of terms (see CleaningListQuery).
         conditions.append(f"c.search @@ websearch_to_tsquery('english', {query.param(filters.q)})")
     return conditions
 
 
 def public_list_sql(
     filters: CleaningListQuery, *, sort: CleaningSort, after: list[Any] | None, limit: int
-) -> tuple[str, list[Any]]:
+) -> tuple[str, dict[str, Any]]:
     """Open cleanings, filtered, in one of three keyset orders; never OFFSET.
 
     newest walks ix_cleaning_open_created_at backwards, price walks ix_cleaning_open_price;
     the keyset condition is a row comparison on the index's own columns, so the scan starts
     at the cursor. relevance: see ``_relevance_sql``.
     """
-    query = Query()
+    query = SqlBuilder()
     conditions = _public_conditions(query, filters)
     rank = "NULL::real"
     if sort == CleaningSort.relevance:
         return _relevance_sql(query, conditions, after=after, limit=limit)
     if sort == CleaningSort.price:
         if after is not None:
-            key = f"({query.param(Decimal(str(after[0])))}::numeric, {query.param(int(after[1]))})"
+            price = query.param(Decimal(str(after[0])))
+            key = f"(CAST({price} AS numeric), {query.param(int(after[1]))})"
             conditions.append(f"(c.price, c.id) > {key}")
         order = "c.price, c.id"
     else:
@@ -229,18 +220,18 @@ SEARCH_WINDOW = 1000
 
 
 def _relevance_sql(
-    query: Query, conditions: list[str], *, after: list[Any] | None, limit: int
-) -> tuple[str, list[Any]]:
+    query: SqlBuilder, conditions: list[str], *, after: list[Any] | None, limit: int
+) -> tuple[str, dict[str, Any]]:
     """The newest SEARCH_WINDOW matches, ranked by ts_rank_cd; keyset on (rank, id).
 
     The planner picks how to find the window: the GIN index for rare words, a backward
     walk of ix_cleaning_open_created_at for common ones (they match within a few rows).
     """
-    tsquery = f"websearch_to_tsquery('english', ${len(query.params)})"  # the @@ parameter
+    tsquery = f"websearch_to_tsquery('english', :p{len(query.params)})"  # the @@ parameter
     keyset = ""
     if after is not None:
         keyset = (
-            f"WHERE (r.rank, r.id) < ({query.param(float(after[0]))}::real, "
+            f"WHERE (r.rank, r.id) < (CAST({query.param(float(after[0]))} AS real), "
             f"{query.param(int(after[1]))}) "
         )
     sql = (
@@ -263,15 +254,14 @@ async def list_public_cleanings(
     sort: CleaningSort,
     after: list[Any] | None,
     limit: int,
-) -> list[Mapping[str, Any]]:
+) -> Sequence[RowMapping]:
     sql, params = public_list_sql(filters, sort=sort, after=after, limit=limit)
-    rows: list[Mapping[str, Any]] = await (await driver_connection(session)).fetch(sql, *params)
-    return rows
+    return await fetch_all(session, sql, params)
 
 
 async def count_public_cleanings(session: AsyncSession, filters: CleaningListQuery) -> int:
-    query = Query()
+    query = SqlBuilder()
     conditions = _public_conditions(query, filters)
     sql = f"SELECT count(*) FROM cleaning c WHERE {' AND '.join(conditions)}"  # noqa: S608
-    count: int = await (await driver_connection(session)).fetchval(sql, *query.params)
+    count: int = await fetch_value(session, sql, query.params)
     return count

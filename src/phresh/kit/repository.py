@@ -1,11 +1,16 @@
-"""What repositories share: turning a constraint violation into something a service can read."""
+"""What repositories share: plain SQL through the session, and constraint violations.
 
+Every statement goes through the request's ``AsyncSession`` (public SQLAlchemy API), so a
+connection that died is invalidated and replaced by the pool, and every database error
+reaches the one mapping in ``phresh.errors`` as a ``DBAPIError``.
+"""
+
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import RowMapping, TextClause, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
 
 
 class ConstraintViolation(Exception):
@@ -17,39 +22,46 @@ class ConstraintViolation(Exception):
 
 
 def violated_constraint(exc: IntegrityError) -> str | None:
-    # asyncpg's exception, wrapped by SQLAlchemy's adapter, knows the constraint's name.
+    # The driver's exception, chained under the DB-API one, knows the constraint's name.
     cause = getattr(exc.orig, "__cause__", None)
     name = getattr(cause, "constraint_name", None)
     return name if isinstance(name, str) else None
 
 
-async def driver_connection(session: AsyncSession) -> Any:
-    """The session's own asyncpg connection, for hot reads written as plain SQL.
+class SqlBuilder:
+    """Plain SQL with named bind parameters, assembled from fixed fragments.
 
-    Same connection, same transaction (or autocommit) as the ORM uses, so a raw read sees
-    what the request wrote; it skips SQLAlchemy's statement compilation and ORM hydration,
-    which cost several times the query itself on a primary-key read.
+    Only constants of the calling module are spliced into the text; every value a client
+    sent becomes a bind parameter (``:p1``, ``:p2`` ...).
     """
-    cached = session.info.get("driver_connection")
-    if cached is not None:
-        return cached
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    adapter: Any = raw.dbapi_connection
-    if not adapter.autocommit and adapter._transaction is None:
-        # SQLAlchemy's asyncpg adapter sends BEGIN lazily, before its own first statement;
-        # a plain-SQL statement that comes first must not run outside the request's
-        # transaction. The adapter has no public "begin now", hence its own method.
-        async with adapter._execute_mutex:
-            if adapter._transaction is None:
-                await adapter._start_transaction()
-    # One lookup per transaction: the session keeps this connection until it ends.
-    session.info["driver_connection"] = raw.driver_connection
-    return raw.driver_connection
+
+    def __init__(self) -> None:
+        self.params: dict[str, Any] = {}
+
+    def param(self, value: Any) -> str:
+        name = f"p{len(self.params) + 1}"
+        self.params[name] = value
+        return f":{name}"
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_driver_connection(session: Session, transaction: SessionTransaction) -> None:
-    # The outermost transaction's end hands the connection back to the pool.
-    if transaction.parent is None:
-        session.info.pop("driver_connection", None)
+async def fetch_all(
+    session: AsyncSession, statement: str | TextClause, params: Mapping[str, Any]
+) -> Sequence[RowMapping]:
+    clause = statement if isinstance(statement, TextClause) else text(statement)
+    result = await session.execute(clause, dict(params))
+    return result.mappings().all()
+
+
+async def fetch_one(
+    session: AsyncSession, statement: str | TextClause, params: Mapping[str, Any]
+) -> RowMapping | None:
+    clause = statement if isinstance(statement, TextClause) else text(statement)
+    result = await session.execute(clause, dict(params))
+    return result.mappings().first()
+
+
+async def fetch_value(
+    session: AsyncSession, statement: str | TextClause, params: Mapping[str, Any]
+) -> Any:
+    clause = statement if isinstance(statement, TextClause) else text(statement)
+    return await session.scalar(clause, dict(params))

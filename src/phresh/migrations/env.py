@@ -1,4 +1,7 @@
-"""Alembic environment (async template). The URL comes from ``phresh.migrations.config``."""
+"""Alembic environment (async template).
+
+The URL comes from the Config that ``phresh.migrations.alembic_config`` builds in code.
+"""
 
 import asyncio
 

@@ -2,7 +2,12 @@ from fastapi import APIRouter, Response, status
 
 from phresh.auth.dependencies import CurrentUser
 from phresh.auth.exceptions import InvalidToken
-from phresh.cleanings.dependencies import CleaningId, OwnedCleaning, VisibleCleaning
+from phresh.cleanings.dependencies import (
+    CleaningId,
+    OwnedCleaning,
+    OwnedCleaningToRead,
+    VisibleCleaning,
+)
 from phresh.cleanings.exceptions import CleaningNotFound, NotCleaningOwner
 from phresh.db import SessionDep
 from phresh.errors import Unauthorized, error_responses
@@ -38,7 +43,7 @@ async def create_offer(
     responses=error_responses(*AUTH_ERRORS, NotCleaningOwner, CleaningNotFound),
     summary="Every offer on your cleaning (owner only)",
 )
-async def list_offers(cleaning: OwnedCleaning, session: SessionDep) -> list[OfferRead]:
+async def list_offers(cleaning: OwnedCleaningToRead, session: SessionDep) -> list[OfferRead]:
     offers = await offer_service.list_offers(session, cleaning)
     return [OfferRead.model_validate(offer) for offer in offers]
 

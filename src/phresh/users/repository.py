@@ -3,10 +3,9 @@
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, make_transient_to_detached
-from sqlalchemy.orm.util import identity_key
+from sqlalchemy.orm import joinedload
 
-from phresh.kit.repository import ConstraintViolation, driver_connection, violated_constraint
+from phresh.kit.repository import ConstraintViolation, violated_constraint
 from phresh.models import Profile, User
 
 
@@ -19,29 +18,8 @@ async def insert_user(session: AsyncSession, user: User, profile: Profile) -> Us
     return user
 
 
-USER_BY_ID = """
-SELECT id, username, email, password_hash, is_active, is_superuser, email_verified,
-       created_at, updated_at
-FROM "user" WHERE id = $1
-"""
-
-
 async def get_user_by_id(session: AsyncSession, user_id: int) -> User | None:
-    """The user, read with plain SQL and attached to the session as if the ORM had loaded it.
-
-    This runs on every authenticated request; ``session.get`` would cost about a millisecond
-    of CPU in compilation and hydration for a one-row primary-key read.
-    """
-    existing = session.identity_map.get(identity_key(User, user_id))
-    if isinstance(existing, User):
-        return existing
-    row = await (await driver_connection(session)).fetchrow(USER_BY_ID, user_id)
-    if row is None:
-        return None
-    user = User(**dict(row))
-    make_transient_to_detached(user)
-    session.add(user)
-    return user
+    return await session.get(User, user_id)
 
 
 async def get_user_with_profile(session: AsyncSession, user_id: int) -> User | None:
@@ -70,10 +48,7 @@ async def get_profile(session: AsyncSession, user_id: int) -> Profile | None:
 
 
 async def get_user_id_by_username(session: AsyncSession, username: str) -> int | None:
-    user_id: int | None = await (await driver_connection(session)).fetchval(
-        'SELECT id FROM "user" WHERE username = $1', username.lower()
-    )
-    return user_id
+    return await session.scalar(select(User.id).where(User.username == username.lower()))
 
 
 async def flush(session: AsyncSession) -> None:
