@@ -1,6 +1,5 @@
 """The application factory. Nothing runs at import: the lifespan opens the database."""
 
-import gc
 import hashlib
 import logging
 from collections.abc import AsyncIterator
@@ -19,6 +18,7 @@ from phresh.feed.router import router as feed_router
 from phresh.health.router import router as health_router
 from phresh.kit.pagination import CursorCodec
 from phresh.migrations import head_revision
+from phresh.offers.router import my_offers_router
 from phresh.offers.router import router as offers_router
 from phresh.users.router import router as users_router
 
@@ -34,10 +34,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings)
         app.state.database = database
-        # Everything imported and built so far lives as long as the process: keep it out
-        # of the collector's generations, whose full passes showed up as p99 spikes.
-        gc.collect()
-        gc.freeze()
         try:
             yield
         finally:
@@ -74,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_router,
         cleanings_router,
         offers_router,
+        my_offers_router,
         evaluations_router,
         feed_router,
     ):

@@ -519,8 +519,12 @@ async def test_owner_deletes_a_cleaning(
     assert response.status_code == 204
     assert response.content == b""
     assert (await client.get(f"/cleanings/{cleaning.id}", headers=headers)).status_code == 404
-    mine = await client.get("/users/me/cleanings", headers=headers)
-    assert mine.json()["items"] == []
+    cancelled = await client.get("/users/me/cleanings?status=cancelled", headers=headers)
+    assert [(c["id"], c["status"]) for c in cancelled.json()["items"]] == [
+        (cleaning.id, "cancelled")
+    ]
+    still_open = await client.get("/users/me/cleanings?status=open", headers=headers)
+    assert still_open.json()["items"] == []
 
 
 async def test_delete_is_soft_and_cancels_an_open_cleaning(
@@ -707,12 +711,19 @@ async def test_my_cleanings_with_count_gives_the_total(
 
     response = await client.get(
         "/users/me/cleanings",
+        params={"limit": 2, "with_count": "true", "status": "open"},
+        headers=auth_headers(settings, me),
+    )
+    everything = await client.get(
+        "/users/me/cleanings",
         params={"limit": 2, "with_count": "true"},
         headers=auth_headers(settings, me),
     )
 
     assert response.status_code == 200
     assert response.json()["total"] == 5
+    # A deleted cleaning stays the owner's, listed as cancelled.
+    assert everything.json()["total"] == 6
     assert len(response.json()["items"]) == 2
 
 

@@ -1,6 +1,7 @@
 """The offer state machine: every allowed move, every forbidden one, and the races."""
 
 import asyncio
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -160,7 +161,39 @@ async def test_owner_lists_every_offer(
     )
 
     assert response.status_code == 200
-    assert sorted(o["cleaner"] for o in response.json()) == ["c0x", "c1x", "c2x"]
+    assert sorted(o["cleaner"] for o in response.json()["items"]) == ["c0x", "c1x", "c2x"]
+    assert response.json()["next_cursor"] is None
+
+
+async def test_owner_pages_through_offers_by_cursor_with_a_total(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    cleaning: Cleaning,
+    owner: User,
+) -> None:
+    for n in range(5):
+        cleaner = await create_user(session, username=f"c{n}x")
+        await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+    headers = auth_headers(settings, owner)
+
+    seen: list[str] = []
+    pages = 0
+    params: dict[str, str] = {"limit": "2", "with_count": "true"}
+    while True:
+        page = (
+            await client.get(f"/cleanings/{cleaning.id}/offers", params=params, headers=headers)
+        ).json()
+        pages += 1
+        seen.extend(offer["cleaner"] for offer in page["items"])
+        assert page["total"] == 5
+        if page["next_cursor"] is None:
+            break
+        params = {**params, "cursor": page["next_cursor"]}
+
+    assert pages == 3
+    assert sorted(seen) == ["c0x", "c1x", "c2x", "c3x", "c4x"]
+    assert len(set(seen)) == 5
 
 
 async def test_non_owner_cannot_list_offers(
@@ -441,6 +474,142 @@ async def test_deleting_a_cleaning_rejects_its_pending_offers(
     assert response.status_code == 204
     assert await offer_status(session, cleaning, cleaner) == OfferStatus.rejected
     assert await cleaning_status(session, cleaning) == CleaningStatus.cancelled
+
+
+async def test_a_deleted_cleanings_offer_stays_visible_to_its_cleaner_as_rejected(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    cleaning: Cleaning,
+    owner: User,
+    cleaner: User,
+) -> None:
+    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+    stranger = await create_user(session, username="stranger")
+    await client.delete(f"/cleanings/{cleaning.id}", headers=auth_headers(settings, owner))
+    url = f"/cleanings/{cleaning.id}/offers/cleaner"
+
+    mine = await client.get("/users/me/offers", headers=auth_headers(settings, cleaner))
+    own_read = await client.get(url, headers=auth_headers(settings, cleaner))
+    owner_read = await client.get(url, headers=auth_headers(settings, owner))
+    stranger_read = await client.get(url, headers=auth_headers(settings, stranger))
+    public = await client.get(f"/cleanings/{cleaning.id}", headers=auth_headers(settings, cleaner))
+
+    [item] = mine.json()["items"]
+    assert item["status"] == "rejected"
+    assert item["cleaning"]["status"] == "cancelled"
+    assert own_read.status_code == 200
+    assert own_read.json()["status"] == "rejected"
+    assert owner_read.status_code == 200
+    assert stranger_read.status_code == 404
+    assert public.status_code == 404
+
+
+async def test_a_cancelled_offer_is_final_and_the_answer_says_so(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    cleaning: Cleaning,
+    cleaner: User,
+) -> None:
+    await create_offer(session, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.cancelled)
+
+    response = await client.post(
+        f"/cleanings/{cleaning.id}/offers", headers=auth_headers(settings, cleaner)
+    )
+
+    assert response.status_code == 409
+    assert response.json()["type"].endswith("offer-final")
+    assert "cancelled offer is final" in response.json()["detail"]
+
+
+# --- the cleaner's own offers (GET /users/me/offers) ------------------------------------
+
+
+async def test_cleaner_lists_own_offers_newest_first_with_their_cleanings(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, cleaner: User
+) -> None:
+    owners = [await create_user(session, username=f"owner{n}") for n in range(3)]
+    cleanings = [
+        await create_cleaning(session, owner=owner, name=f"Job {n}", price=Decimal("30.50"))
+        for n, owner in enumerate(owners)
+    ]
+    for cleaning in cleanings:
+        await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+    someone_else = await create_user(session, username="other")
+    await create_offer(session, cleaning=cleanings[0], cleaner=someone_else)
+
+    response = await client.get("/users/me/offers", headers=auth_headers(settings, cleaner))
+
+    assert response.status_code == 200
+    items = response.json()["items"]
+    # Same transaction, same created_at: the cleaning id breaks the tie, newest first.
+    assert [item["cleaning_id"] for item in items] == [c.id for c in reversed(cleanings)]
+    assert items[0]["status"] == "pending"
+    assert items[0]["cleaning"] == {
+        "id": cleanings[2].id,
+        "name": "Job 2",
+        "price": "30.50",
+        "status": "open",
+        "owner": "owner2",
+    }
+    assert response.json()["next_cursor"] is None
+
+
+async def test_my_offers_filter_by_status_and_page_by_cursor(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, cleaner: User
+) -> None:
+    owner = await create_user(session, username="poster")
+    expected_pending = []
+    for n in range(5):
+        cleaning = await create_cleaning(session, owner=owner)
+        status = OfferStatus.pending if n % 2 == 0 else OfferStatus.rejected
+        await create_offer(session, cleaning=cleaning, cleaner=cleaner, status=status)
+        if status == OfferStatus.pending:
+            expected_pending.append(cleaning.id)
+    headers = auth_headers(settings, cleaner)
+
+    seen: list[int] = []
+    params: dict[str, str] = {"status": "pending", "limit": "2", "with_count": "true"}
+    while True:
+        page = (await client.get("/users/me/offers", params=params, headers=headers)).json()
+        assert page["total"] == 3
+        seen.extend(item["cleaning_id"] for item in page["items"])
+        if page["next_cursor"] is None:
+            break
+        params = {**params, "cursor": page["next_cursor"]}
+    everything = await client.get(
+        "/users/me/offers", params={"with_count": "true"}, headers=headers
+    )
+
+    assert seen == sorted(expected_pending, reverse=True)
+    assert everything.json()["total"] == 5
+
+
+async def test_a_cursor_of_another_status_filter_is_refused(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, cleaner: User
+) -> None:
+    owner = await create_user(session, username="poster")
+    for _ in range(3):
+        await create_offer(
+            session, cleaning=await create_cleaning(session, owner=owner), cleaner=cleaner
+        )
+    headers = auth_headers(settings, cleaner)
+    first = await client.get("/users/me/offers", params={"limit": "1"}, headers=headers)
+
+    response = await client.get(
+        "/users/me/offers",
+        params={"limit": "1", "status": "pending", "cursor": first.json()["next_cursor"]},
+        headers=headers,
+    )
+
+    assert response.status_code == 400
+
+
+async def test_my_offers_need_a_token(client: httpx.AsyncClient) -> None:
+    response = await client.get("/users/me/offers")
+
+    assert response.status_code == 401
 
 
 # --- races, on the real server path: separate connections, committed rows -----------------

@@ -28,6 +28,11 @@ CLEANING_COLUMNS = (
 )
 
 
+# What an owner sees of their own cleanings: the live ones, and the deleted ones that were
+# cancelled by the deletion (a deleted completed cleaning stays hidden, as the public sees it).
+OWNER_VISIBLE = "(c.deleted_at IS NULL OR c.status = 'cancelled')"
+
+
 def _live() -> Select[Cleaning]:
     return select(Cleaning).options(joinedload(Cleaning.owner)).where(Cleaning.deleted_at.is_(None))
 
@@ -72,6 +77,12 @@ async def get_cleaning(session: AsyncSession, cleaning_id: int) -> Cleaning | No
     return await session.scalar(_live().where(Cleaning.id == cleaning_id))
 
 
+async def get_cleaning_including_deleted(
+    session: AsyncSession, cleaning_id: int
+) -> Cleaning | None:
+    return await session.get(Cleaning, cleaning_id)
+
+
 CLEANING_READ = (
     f"SELECT {CLEANING_COLUMNS} {FROM_CLEANING} WHERE c.id = :cleaning_id AND c.deleted_at IS NULL"
 )
@@ -102,9 +113,7 @@ async def list_owned_cleanings(
 ) -> Sequence[RowMapping]:
     """Newest first, keyset on (created_at, id): served by ix_cleaning_owner_id_created_at."""
     query = SqlBuilder()
-    conditions = [f"c.owner_id = {query.param(owner_id)}", "c.deleted_at IS NULL"]
-    if status is not None:
-        conditions.append(f"c.status = {query.param(status.value)}")
+    conditions = _owned_conditions(query, owner_id, status)
     if after is not None:
         key = f"({query.param(after[0])}, {query.param(after[1])})"
         conditions.append(f"(c.created_at, c.id) < {key}")
@@ -118,14 +127,18 @@ async def list_owned_cleanings(
 async def count_owned_cleanings(
     session: AsyncSession, owner_id: int, status: CleaningStatus | None
 ) -> int:
-    statement = (
-        select(func.count())
-        .select_from(Cleaning)
-        .where(Cleaning.owner_id == owner_id, Cleaning.deleted_at.is_(None))
-    )
+    query = SqlBuilder()
+    conditions = _owned_conditions(query, owner_id, status)
+    sql = f"SELECT count(*) FROM cleaning c WHERE {' AND '.join(conditions)}"  # noqa: S608
+    count: int = await fetch_value(session, sql, query.params)
+    return count
+
+
+def _owned_conditions(query: SqlBuilder, owner_id: int, status: CleaningStatus | None) -> list[str]:
+    conditions = [f"c.owner_id = {query.param(owner_id)}", OWNER_VISIBLE]
     if status is not None:
-        statement = statement.where(Cleaning.status == status)
-    return (await session.scalar(statement)) or 0
+        conditions.append(f"c.status = {query.param(status.value)}")
+    return conditions
 
 
 async def soft_delete(session: AsyncSession, cleaning: Cleaning, status: CleaningStatus) -> None:

@@ -48,6 +48,14 @@ async def get_cleaning(session: AsyncSession, cleaning_id: int) -> Cleaning:
     return cleaning
 
 
+async def get_cleaning_including_deleted(session: AsyncSession, cleaning_id: int) -> Cleaning:
+    """The cleaning even if soft-deleted: for the parties to its offers, never the public."""
+    cleaning = await repository.get_cleaning_including_deleted(session, cleaning_id)
+    if cleaning is None:
+        raise CleaningNotFound(f"No cleaning with id {cleaning_id}.")
+    return cleaning
+
+
 async def read_cleaning(session: AsyncSession, cleaning_id: int) -> CleaningRead:
     row = await repository.read_cleaning(session, cleaning_id)
     if row is None:

@@ -30,7 +30,8 @@ class Offer(TimestampMixin, Base):
             unique=True,
             postgresql_where=text("status IN ('accepted', 'completed')"),
         ),
-        Index("ix_offer_cleaner_id", "cleaner_id"),
+        # The cleaner's own offers, newest first, by keyset: GET /users/me/offers.
+        Index("ix_offer_cleaner_id_created_at", "cleaner_id", "created_at", "cleaning_id"),
     )
 
     cleaning_id: Mapped[int] = mapped_column(

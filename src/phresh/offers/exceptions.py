@@ -29,3 +29,8 @@ class CleaningNotOpen(Conflict):
 class OfferWrongStatus(Conflict):
     slug = "offer-wrong-status"
     title = "Offer is not in a status that allows this"
+
+
+class OfferFinal(Conflict):
+    slug = "offer-final"
+    title = "A cancelled offer is final"

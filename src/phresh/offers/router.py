@@ -1,4 +1,6 @@
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
 
 from phresh.auth.dependencies import CurrentUser
 from phresh.auth.exceptions import InvalidToken
@@ -6,19 +8,22 @@ from phresh.cleanings.dependencies import (
     CleaningId,
     OwnedCleaning,
     OwnedCleaningToRead,
-    VisibleCleaning,
 )
 from phresh.cleanings.exceptions import CleaningNotFound, NotCleaningOwner
 from phresh.db import SessionDep
+from phresh.dependencies import CursorCodecDep
 from phresh.errors import Unauthorized, error_responses
+from phresh.kit.pagination import Cursor, InvalidCursor, Limit, Page, WithCount
+from phresh.models import OfferStatus
 from phresh.offers import service as offer_service
 from phresh.offers.exceptions import (
     AlreadyOffered,
     NotOfferParty,
+    OfferFinal,
     OfferNotFound,
     OwnCleaning,
 )
-from phresh.offers.schemas import OfferRead
+from phresh.offers.schemas import MyOfferRead, OfferRead
 from phresh.users.exceptions import UserNotFound
 
 router = APIRouter(prefix="/cleanings/{cleaning_id}/offers", tags=["offers"])
@@ -29,7 +34,9 @@ AUTH_ERRORS = (Unauthorized, InvalidToken)
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(*AUTH_ERRORS, OwnCleaning, CleaningNotFound, AlreadyOffered),
+    responses=error_responses(
+        *AUTH_ERRORS, OwnCleaning, CleaningNotFound, AlreadyOffered, OfferFinal
+    ),
     summary="Offer to take an open cleaning (not your own)",
 )
 async def create_offer(
@@ -40,12 +47,20 @@ async def create_offer(
 
 @router.get(
     "",
-    responses=error_responses(*AUTH_ERRORS, NotCleaningOwner, CleaningNotFound),
-    summary="Every offer on your cleaning (owner only)",
+    responses=error_responses(*AUTH_ERRORS, NotCleaningOwner, CleaningNotFound, InvalidCursor),
+    summary="Every offer on your cleaning, oldest first (owner only)",
 )
-async def list_offers(cleaning: OwnedCleaningToRead, session: SessionDep) -> list[OfferRead]:
-    offers = await offer_service.list_offers(session, cleaning)
-    return [OfferRead.model_validate(offer) for offer in offers]
+async def list_offers(
+    cleaning: OwnedCleaningToRead,
+    session: SessionDep,
+    codec: CursorCodecDep,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+    with_count: WithCount = False,
+) -> Page[OfferRead]:
+    return await offer_service.list_offers(
+        session, codec, cleaning, limit=limit, cursor=cursor, with_count=with_count
+    )
 
 
 @router.post(
@@ -76,10 +91,10 @@ async def rescind_my_offer(cleaning_id: CleaningId, user: CurrentUser, session: 
     summary="One offer (the cleaning's owner or the offer's author)",
 )
 async def read_offer(
-    username: str, cleaning: VisibleCleaning, user: CurrentUser, session: SessionDep
+    cleaning_id: CleaningId, username: str, user: CurrentUser, session: SessionDep
 ) -> OfferRead:
     return OfferRead.model_validate(
-        await offer_service.get_offer(session, cleaning, username, user)
+        await offer_service.get_offer(session, cleaning_id, username, user)
     )
 
 
@@ -92,3 +107,34 @@ async def read_offer(
 )
 async def accept_offer(username: str, cleaning: OwnedCleaning, session: SessionDep) -> OfferRead:
     return OfferRead.model_validate(await offer_service.accept_offer(session, cleaning, username))
+
+
+# The cleaner's side: their own offers across cleanings.
+my_offers_router = APIRouter(tags=["offers"])
+
+
+@my_offers_router.get(
+    "/users/me/offers",
+    responses=error_responses(*AUTH_ERRORS, InvalidCursor),
+    summary="Your offers, any status, newest first, each with its cleaning",
+)
+async def list_my_offers(
+    user: CurrentUser,
+    session: SessionDep,
+    codec: CursorCodecDep,
+    status_filter: Annotated[
+        OfferStatus | None, Query(alias="status", description="Only offers in this status.")
+    ] = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+    with_count: WithCount = False,
+) -> Page[MyOfferRead]:
+    return await offer_service.list_my_offers(
+        session,
+        codec,
+        user,
+        status=status_filter,
+        limit=limit,
+        cursor=cursor,
+        with_count=with_count,
+    )

@@ -2,8 +2,9 @@ from datetime import datetime
 
 from pydantic import AliasPath, Field
 
+from phresh.cleanings.schemas import PriceOut
 from phresh.kit.schemas import Schema
-from phresh.models import OfferStatus
+from phresh.models import CleaningStatus, OfferStatus
 
 
 class OfferRead(Schema):
@@ -12,3 +13,23 @@ class OfferRead(Schema):
     status: OfferStatus
     created_at: datetime
     updated_at: datetime
+
+
+class OfferedCleaning(Schema):
+    """What a cleaner needs to know of a cleaning they offered on."""
+
+    id: int
+    name: str
+    price: PriceOut
+    status: CleaningStatus
+    owner: str
+
+
+class MyOfferRead(Schema):
+    """One of the caller's own offers, with its cleaning (``GET /users/me/offers``)."""
+
+    cleaning_id: int
+    status: OfferStatus
+    created_at: datetime
+    updated_at: datetime
+    cleaning: OfferedCleaning

@@ -10,11 +10,13 @@ concurrent requests on one cleaning are decided one at a time, and the partial u
 index on offer(cleaning_id) WHERE status IN ('accepted', 'completed') backs that up.
 """
 
-from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phresh.cleanings import service as cleaning_service
+from phresh.cleanings.exceptions import CleaningNotFound
+from phresh.kit.pagination import CursorCodec, Page
 from phresh.kit.repository import ConstraintViolation
 from phresh.models import Cleaning, CleaningStatus, Offer, OfferStatus, User
 from phresh.offers import repository
@@ -22,10 +24,12 @@ from phresh.offers.exceptions import (
     AlreadyOffered,
     CleaningNotOpen,
     NotOfferParty,
+    OfferFinal,
     OfferNotFound,
     OfferWrongStatus,
     OwnCleaning,
 )
+from phresh.offers.schemas import MyOfferRead, OfferedCleaning, OfferRead
 from phresh.users import service as user_service
 
 
@@ -39,7 +43,13 @@ async def make_offer(session: AsyncSession, cleaning_id: int, cleaner: User) -> 
     if cleaning.owner_id == cleaner.id:
         raise OwnCleaning("You cannot offer to clean your own home.")
     _ensure_open(cleaning)
-    if await repository.get_offer(session, cleaning_id, cleaner.id) is not None:
+    existing = await repository.get_offer(session, cleaning_id, cleaner.id)
+    if existing is not None and existing.status == OfferStatus.cancelled:
+        raise OfferFinal(
+            "You cancelled your accepted offer on this cleaning; a cancelled offer is final, "
+            "so you cannot offer on it again."
+        )
+    if existing is not None:
         raise AlreadyOffered("You have already made an offer on this cleaning.")
     offer = Offer(cleaning_id=cleaning_id, cleaner_id=cleaner.id, cleaner=cleaner)
     try:
@@ -49,8 +59,78 @@ async def make_offer(session: AsyncSession, cleaning_id: int, cleaner: User) -> 
         raise AlreadyOffered("You have already made an offer on this cleaning.") from exc
 
 
-async def list_offers(session: AsyncSession, cleaning: Cleaning) -> Sequence[Offer]:
-    return await repository.list_offers(session, cleaning.id)
+def _after(codec: CursorCodec, scope: str, cursor: str | None) -> tuple[datetime, int] | None:
+    if cursor is None:
+        return None
+    at, key = codec.decode(scope, cursor)
+    return datetime.fromisoformat(at), int(key)
+
+
+async def list_offers(
+    session: AsyncSession,
+    codec: CursorCodec,
+    cleaning: Cleaning,
+    *,
+    limit: int,
+    cursor: str | None,
+    with_count: bool,
+) -> Page[OfferRead]:
+    """The offers on one cleaning, oldest first."""
+    scope = f"offers:{cleaning.id}"
+    offers = await repository.list_offers(
+        session, cleaning.id, limit=limit + 1, after=_after(codec, scope, cursor)
+    )
+    next_cursor = None
+    if len(offers) > limit:
+        last = offers[limit - 1]
+        next_cursor = codec.encode(scope, [last.created_at.isoformat(), last.cleaner_id])
+    total = await repository.count_offers(session, cleaning.id) if with_count else None
+    return Page[OfferRead](
+        items=[OfferRead.model_validate(offer) for offer in offers[:limit]],
+        next_cursor=next_cursor,
+        total=total,
+    )
+
+
+async def list_my_offers(
+    session: AsyncSession,
+    codec: CursorCodec,
+    cleaner: User,
+    *,
+    status: OfferStatus | None,
+    limit: int,
+    cursor: str | None,
+    with_count: bool,
+) -> Page[MyOfferRead]:
+    """The caller's offers, any status, newest first, each with its cleaning."""
+    scope = f"my-offers:{cleaner.id}:{status or ''}"
+    rows = await repository.list_cleaner_offers(
+        session, cleaner.id, status=status, limit=limit + 1, after=_after(codec, scope, cursor)
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = codec.encode(scope, [last["created_at"].isoformat(), last["cleaning_id"]])
+    total = (
+        await repository.count_cleaner_offers(session, cleaner.id, status) if with_count else None
+    )
+    items = [
+        MyOfferRead(
+            cleaning_id=row["cleaning_id"],
+            status=row["status"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            cleaning=OfferedCleaning(
+                id=row["cleaning_id"],
+                name=row["name"],
+                price=row["price"],
+                status=row["cleaning_status"],
+                owner=row["owner"],
+            ),
+        )
+        for row in rows[:limit]
+    ]
+    return Page[MyOfferRead](items=items, next_cursor=next_cursor, total=total)
 
 
 async def _offer_of(session: AsyncSession, cleaning: Cleaning, username: str) -> Offer:
@@ -61,10 +141,17 @@ async def _offer_of(session: AsyncSession, cleaning: Cleaning, username: str) ->
     return offer
 
 
-async def get_offer(
-    session: AsyncSession, cleaning: Cleaning, username: str, viewer: User
-) -> Offer:
-    if viewer.id != cleaning.owner_id and viewer.username != username.lower():
+async def get_offer(session: AsyncSession, cleaning_id: int, username: str, viewer: User) -> Offer:
+    """One offer, for the cleaning's owner or the offer's author.
+
+    A deleted cleaning's offers stay readable by those two (the cleaner learns that their
+    offer was rejected); to anyone else the cleaning does not exist.
+    """
+    cleaning = await cleaning_service.get_cleaning_including_deleted(session, cleaning_id)
+    is_party = viewer.id == cleaning.owner_id or viewer.username == username.lower()
+    if not is_party and cleaning.deleted_at is not None:
+        raise CleaningNotFound(f"No cleaning with id {cleaning_id}.")
+    if not is_party:
         raise NotOfferParty("Only the cleaning's owner or the offer's author may see it.")
     return await _offer_of(session, cleaning, username)
 
