@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
 from phresh.auth.router import router as auth_router
 from phresh.auth.service import LoginRateLimiter, TokenReader
@@ -75,4 +76,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         feed_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    app.add_api_route("/", redirect_to_docs, include_in_schema=False)
+    app.add_api_route(API_PREFIX, redirect_to_docs, include_in_schema=False)
     return app
+
+
+async def redirect_to_docs() -> RedirectResponse:
+    """Someone who opens the server's address lands on the interactive API documentation."""
+    return RedirectResponse("/docs", status_code=307)

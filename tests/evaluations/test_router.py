@@ -199,7 +199,7 @@ async def test_stats_sum_up_every_evaluation(
     assert body["no_shows"] == 1
     assert body["avg_overall_rating"] == 3.0
     assert (body["min_overall_rating"], body["max_overall_rating"]) == (0, 5)
-    assert body["stars"] == {"1": 0, "2": 1, "3": 0, "4": 0, "5": 2}
+    assert body["stars"] == {"0": 1, "1": 0, "2": 1, "3": 0, "4": 0, "5": 2}
     assert body["avg_professionalism"] is None
 
 
@@ -213,6 +213,36 @@ async def test_stats_of_a_cleaner_without_evaluations(
     assert response.status_code == 200
     assert response.json()["total"] == 0
     assert response.json()["avg_overall_rating"] is None
+
+
+async def test_one_evaluation_reads_back_by_cleaner_and_cleaning(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    owner: User,
+    cleaner: User,
+) -> None:
+    cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.completed)
+    offer = await create_offer(
+        session, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.completed
+    )
+    await create_evaluation(session, offer=offer, overall_rating=4)
+    other = await create_cleaning(session, owner=owner)
+    headers = auth_headers(settings, owner)
+
+    found = await client.get(f"/users/cleaner/evaluations/{cleaning.id}", headers=headers)
+    not_evaluated = await client.get(f"/users/cleaner/evaluations/{other.id}", headers=headers)
+    someone_else = await client.get(f"/users/owner/evaluations/{cleaning.id}", headers=headers)
+    stats = await client.get("/users/cleaner/evaluations/stats", headers=headers)
+
+    assert found.status_code == 200
+    assert found.json()["cleaning_id"] == cleaning.id
+    assert found.json()["cleaner"] == "cleaner"
+    assert found.json()["overall_rating"] == 4
+    assert not_evaluated.status_code == 404
+    assert not_evaluated.json()["type"].endswith("evaluation-not-found")
+    assert someone_else.status_code == 404
+    assert stats.status_code == 200
 
 
 async def test_two_concurrent_evaluations_give_201_and_409(

@@ -1,4 +1,4 @@
-from phresh.errors import Conflict
+from phresh.errors import Conflict, NotFound
 
 
 class CleaningNotAssigned(Conflict):
@@ -9,3 +9,8 @@ class CleaningNotAssigned(Conflict):
 class AlreadyEvaluated(Conflict):
     slug = "already-evaluated"
     title = "Cleaning already evaluated"
+
+
+class EvaluationNotFound(NotFound):
+    slug = "evaluation-not-found"
+    title = "Evaluation not found"

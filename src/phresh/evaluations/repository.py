@@ -38,6 +38,17 @@ async def list_for_cleaner(
     return (await session.scalars(statement)).all()
 
 
+async def get_evaluation(
+    session: AsyncSession, cleaner_id: int, cleaning_id: int
+) -> Evaluation | None:
+    statement = (
+        select(Evaluation)
+        .options(joinedload(Evaluation.cleaner))
+        .where(Evaluation.cleaner_id == cleaner_id, Evaluation.cleaning_id == cleaning_id)
+    )
+    return await session.scalar(statement)
+
+
 STATS_SQL = """
 SELECT count(*) AS total,
        count(*) FILTER (WHERE no_show) AS no_shows,
@@ -47,6 +58,7 @@ SELECT count(*) AS total,
        avg(overall_rating) AS avg_overall_rating,
        min(overall_rating) AS min_overall_rating,
        max(overall_rating) AS max_overall_rating,
+       count(*) FILTER (WHERE overall_rating = 0) AS stars_0,
        count(*) FILTER (WHERE overall_rating = 1) AS stars_1,
        count(*) FILTER (WHERE overall_rating = 2) AS stars_2,
        count(*) FILTER (WHERE overall_rating = 3) AS stars_3,

@@ -2,13 +2,13 @@ from fastapi import APIRouter, status
 
 from phresh.auth.dependencies import CurrentUser
 from phresh.auth.exceptions import InvalidToken
-from phresh.cleanings.dependencies import OwnedCleaning
+from phresh.cleanings.dependencies import CleaningId, OwnedCleaning
 from phresh.cleanings.exceptions import CleaningNotFound, NotCleaningOwner
 from phresh.db import SessionDep
 from phresh.dependencies import CursorCodecDep
 from phresh.errors import Unauthorized, error_responses
 from phresh.evaluations import service as evaluation_service
-from phresh.evaluations.exceptions import AlreadyEvaluated
+from phresh.evaluations.exceptions import AlreadyEvaluated, EvaluationNotFound
 from phresh.evaluations.schemas import EvaluationCreate, EvaluationRead, EvaluationStats
 from phresh.kit.pagination import Cursor, InvalidCursor, Limit, Page
 from phresh.users.exceptions import UserNotFound
@@ -61,3 +61,15 @@ async def read_evaluation_stats(
     username: str, user: CurrentUser, session: SessionDep
 ) -> EvaluationStats:
     return await evaluation_service.get_stats(session, username)
+
+
+@router.get(
+    "/users/{username}/evaluations/{cleaning_id}",
+    responses=error_responses(*AUTH_ERRORS, UserNotFound, EvaluationNotFound),
+    summary="One evaluation a cleaner received, by the cleaning it was for",
+)
+async def read_evaluation(
+    username: str, cleaning_id: CleaningId, user: CurrentUser, session: SessionDep
+) -> EvaluationRead:
+    evaluation = await evaluation_service.get_evaluation(session, username, cleaning_id)
+    return EvaluationRead.model_validate(evaluation)

@@ -41,4 +41,6 @@ class EvaluationStats(Schema):
     avg_overall_rating: float | None
     min_overall_rating: int | None
     max_overall_rating: int | None
-    stars: dict[int, int] = Field(description="How many evaluations gave 1, 2, 3, 4 and 5 stars.")
+    stars: dict[int, int] = Field(
+        description="How many evaluations gave 0, 1, 2, 3, 4 and 5 stars (keys '0'-'5')."
+    )

@@ -7,7 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from phresh.cleanings import service as cleaning_service
 from phresh.evaluations import repository
-from phresh.evaluations.exceptions import AlreadyEvaluated, CleaningNotAssigned
+from phresh.evaluations.exceptions import (
+    AlreadyEvaluated,
+    CleaningNotAssigned,
+    EvaluationNotFound,
+)
 from phresh.evaluations.schemas import EvaluationCreate, EvaluationStats
 from phresh.kit.pagination import CursorCodec
 from phresh.kit.repository import ConstraintViolation
@@ -58,6 +62,14 @@ async def list_evaluations(
     return rows[:limit], next_cursor
 
 
+async def get_evaluation(session: AsyncSession, username: str, cleaning_id: int) -> Evaluation:
+    cleaner_id = await user_service.get_user_id(session, username)
+    evaluation = await repository.get_evaluation(session, cleaner_id, cleaning_id)
+    if evaluation is None:
+        raise EvaluationNotFound(f"{username!r} has no evaluation for cleaning {cleaning_id}.")
+    return evaluation
+
+
 def _rounded(value: object) -> float | None:
     return None if value is None else round(float(str(value)), 2)
 
@@ -75,5 +87,5 @@ async def get_stats(session: AsyncSession, username: str) -> EvaluationStats:
         avg_overall_rating=_rounded(row["avg_overall_rating"]),
         min_overall_rating=row["min_overall_rating"],
         max_overall_rating=row["max_overall_rating"],
-        stars={star: row[f"stars_{star}"] for star in range(1, 6)},
+        stars={star: row[f"stars_{star}"] for star in range(6)},
     )
