@@ -260,3 +260,19 @@ async def test_cli_restore_of_a_missing_file_exits_1(
 
     assert result.exit_code == 1
     assert "no such backup" in result.stderr
+
+
+@pytest.mark.usefixtures("fresh_settings_cache")
+async def test_cli_seed_after_a_refused_superuser_seeds_everything(
+    empty_database_url: str,
+) -> None:
+    args = ["create-superuser", "--username", "root_admin", "--password", ADMIN_PASSWORD]
+    await run_cli([*args, "--email", "root@example.com"], empty_database_url)
+    refused = await run_cli([*args, "--email", "ROOT@example.com"], empty_database_url)
+
+    result = await run_cli(["seed", "--users", "3", "--cleanings", "5"], empty_database_url)
+
+    assert refused.exit_code == 1
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert await row_counts(empty_database_url) == {"users": 4, "profiles": 4, "cleanings": 5}

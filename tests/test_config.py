@@ -4,9 +4,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from phresh.config import DEFAULT_JWT_SECRET, Settings, to_async_url
+from phresh.config import DEFAULT_JWT_SECRET, Settings, describe_settings_errors, to_async_url
 
 PRIVATE_SECRET = "a-private-secret-of-enough-length-0123456789"
+SHORT_SECRET = "tooShortButSecret"
+URL_PASSWORD = "pa55word-of-the-db"
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +24,13 @@ def settings_from(**values: Any) -> Settings:
     return Settings(_env_file=None, **values)
 
 
+def refusal(**values: Any) -> tuple[str, list[str]]:
+    """The ValidationError's text and the CLI's lines for these values."""
+    with pytest.raises(ValidationError) as caught:
+        settings_from(**values)
+    return str(caught.value), describe_settings_errors(caught.value)
+
+
 def test_development_accepts_the_default_secret() -> None:
     settings = settings_from(environment="development")
 
@@ -30,8 +39,21 @@ def test_development_accepts_the_default_secret() -> None:
 
 @pytest.mark.parametrize("environment", ["production", "test"])
 def test_default_secret_is_refused_outside_development(environment: str) -> None:
-    with pytest.raises(ValidationError, match="PHRESH_JWT_SECRET must be set"):
-        settings_from(environment=environment)
+    _, lines = refusal(environment=environment)
+
+    assert len(lines) == 1
+    assert lines[0].startswith("PHRESH_JWT_SECRET: must be set to a private value")
+    assert "secrets.token_urlsafe" in lines[0]
+
+
+def test_missing_secret_error_shows_no_other_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PHRESH_DATABASE_URL", f"postgresql://app:{URL_PASSWORD}@db/phresh")
+
+    text, lines = refusal(environment="production")
+
+    assert URL_PASSWORD not in text
+    assert URL_PASSWORD not in "\n".join(lines)
+    assert [line.split(":")[0] for line in lines] == ["PHRESH_JWT_SECRET"]
 
 
 def test_production_accepts_a_private_secret() -> None:
@@ -42,8 +64,67 @@ def test_production_accepts_a_private_secret() -> None:
 
 @pytest.mark.parametrize("environment", ["development", "production"])
 def test_short_secret_is_refused(environment: str) -> None:
-    with pytest.raises(ValidationError, match="at least 32 characters"):
-        settings_from(environment=environment, jwt_secret="s" * 31)
+    _, lines = refusal(environment=environment, jwt_secret="s" * 31)
+
+    assert len(lines) == 1
+    assert lines[0].startswith("PHRESH_JWT_SECRET: must be at least 32 characters")
+
+
+def test_a_refused_secret_is_never_quoted() -> None:
+    text, lines = refusal(environment="production", jwt_secret=SHORT_SECRET)
+
+    assert SHORT_SECRET not in text
+    assert SHORT_SECRET not in "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u@h/d",
+        "postgres://u@h/d",
+        "postgresql+asyncpg://u@h/d",
+        "postgresql+psycopg://u@h/d",
+        "postgresql+psycopg2://u@h/d",
+    ],
+)
+def test_postgresql_url_schemes_are_accepted(url: str) -> None:
+    assert settings_from(database_url=url).async_database_url().startswith("postgresql+asyncpg://")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"mysql://root:{URL_PASSWORD}@localhost/phresh",
+        f"sqlite:///{URL_PASSWORD}.db",
+        f"postgresql:{URL_PASSWORD}@localhost/phresh",
+    ],
+    ids=["mysql", "sqlite", "no-slashes"],
+)
+def test_other_url_schemes_are_refused_naming_the_accepted_ones(url: str) -> None:
+    text, lines = refusal(database_url=url)
+
+    assert lines == [
+        "PHRESH_DATABASE_URL: must start with one of postgresql://, postgres://, "
+        "postgresql+asyncpg://, postgresql+psycopg://, postgresql+psycopg2://"
+    ]
+    assert URL_PASSWORD not in text
+
+
+def test_a_url_with_a_non_numeric_port_is_refused() -> None:
+    text, lines = refusal(database_url=f"postgresql://u:{URL_PASSWORD}@h:54x2/d")
+
+    assert lines == ["PHRESH_DATABASE_URL: has a port that is not a number from 0 to 65535"]
+    assert URL_PASSWORD not in text
+
+
+def test_each_invalid_variable_gets_its_own_line_without_its_value() -> None:
+    text, lines = refusal(port="eighty", log_level="LOUD", environment="staging")
+
+    variables = [line.split(":")[0] for line in lines]
+    assert variables == ["PHRESH_ENVIRONMENT", "PHRESH_PORT", "PHRESH_LOG_LEVEL"]
+    assert "eighty" not in text
+    assert "LOUD" not in text
+    assert "staging" not in text
 
 
 def test_secret_of_exactly_32_characters_is_accepted() -> None:

@@ -73,3 +73,55 @@ async def test_seed_is_repeatable_and_adds_to_existing_data(empty_database_url: 
         'SELECT (SELECT count(*) FROM "user") AS users, (SELECT count(*) FROM cleaning) AS c',
     )
     assert (counts["users"], counts["c"]) == (10, 40)
+
+
+INSERT_USER = "INSERT INTO \"user\" (username, email, password_hash) VALUES ($1, $2, 'h')"
+
+
+async def test_seed_after_used_up_ids_gives_every_row_an_existing_user(
+    empty_database_url: str,
+) -> None:
+    await asyncio.to_thread(migrations.upgrade, empty_database_url)
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        await conn.execute(INSERT_USER, "taken", "t@x.io")
+        # A failed insert uses up an id, as a refused duplicate sign-up does.
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(INSERT_USER, "taken", "u@x.io")
+        await conn.execute("""SELECT nextval(pg_get_serial_sequence('"user"', 'id'))""")
+    finally:
+        await conn.close()
+
+    report = await seed.seed(empty_database_url, users=3, cleanings=30, random_seed=2)
+
+    assert "seeded 3 users, 30 cleanings" in report
+    [counts] = await _fetch(
+        empty_database_url,
+        """
+        SELECT (SELECT count(*) FROM "user") AS users,
+               (SELECT count(*) FROM profile) AS profiles,
+               (SELECT count(DISTINCT owner_id) FROM cleaning) AS owners,
+               (SELECT count(*) FROM cleaning c JOIN "user" u ON u.id = c.owner_id
+                 WHERE u.username <> 'taken') AS owned_by_new_users,
+               (SELECT count(*) FROM offer o JOIN "user" u ON u.id = o.cleaner_id
+                 WHERE u.username <> 'taken') AS offers_by_new_users,
+               (SELECT count(*) FROM offer) AS offers
+        """,
+    )
+    assert (counts["users"], counts["profiles"]) == (4, 3)
+    assert counts["owners"] == 3
+    assert counts["owned_by_new_users"] == 30
+    assert counts["offers_by_new_users"] == counts["offers"] > 0
+
+
+async def test_seed_names_a_few_demo_logins_and_the_password(empty_database_url: str) -> None:
+    await asyncio.to_thread(migrations.upgrade, empty_database_url)
+
+    report = await seed.seed(empty_database_url, users=5, cleanings=0, random_seed=1)
+
+    logins = report.splitlines()[-1]
+    names = await _fetch(empty_database_url, 'SELECT username FROM "user" ORDER BY id LIMIT 3')
+    assert logins == (
+        f"log in as any demo user ({', '.join(row['username'] for row in names)}, ...) "
+        f"with the password {seed.DEMO_PASSWORD}"
+    )

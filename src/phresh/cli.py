@@ -1,22 +1,40 @@
-"""The ``phresh`` command: serve, db ..., seed, create-superuser."""
+"""The ``phresh`` command: serve, db ..., seed, create-superuser.
+
+A failure the user can fix (bad settings, a taken port, an unreachable database) ends the
+command with one line on stderr that says what is wrong and what to do, and a non-zero exit
+status; the traceback is printed too only with PHRESH_LOG_LEVEL=DEBUG.
+"""
 
 import asyncio
+import errno
+import functools
+import gc
 import logging
 import os
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
+import socket
+import subprocess
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from copy import deepcopy
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
+import asyncpg
 import typer
-from alembic import command
-from sqlalchemy.engine import make_url
+from pydantic import ValidationError
 
-from phresh import embedded, migrations
-from phresh.config import Settings, get_settings, to_async_url
+from phresh import embedded
+from phresh.config import Settings, describe_settings_errors, get_settings, to_async_url
+
+# Alembic, SQLAlchemy (and so phresh.migrations) and uvicorn are imported where they are used:
+# `phresh --help`, or a refusal such as a taken port, does not wait for them to load.
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 app = typer.Typer(help="Phresh: the cleaning marketplace API.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
@@ -24,26 +42,134 @@ app.add_typer(db_app, name="db")
 
 logger = logging.getLogger("phresh.cli")
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class StartupError(Exception):
+    """A failure the user can fix: each line is printed as ``phresh: <line>``."""
+
+    def __init__(self, *lines: str, exit_code: int = 1) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+        self.exit_code = exit_code
+
+
+def _debug() -> bool:
+    try:
+        return get_settings().log_level == "DEBUG"
+    except ValidationError:
+        return os.environ.get("PHRESH_LOG_LEVEL", "").upper() == "DEBUG"
+
+
+def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Report StartupError (and Alembic's CommandError) as lines, not as a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except StartupError as exc:
+            _report(exc, exc.lines)
+            raise typer.Exit(exc.exit_code) from None
+        except Exception as exc:
+            from alembic.util import CommandError
+
+            # Alembic's user errors ("Can't locate revision ..."); anything else is a bug.
+            if not isinstance(exc, CommandError):
+                raise
+            _report(exc, [str(exc)])
+            raise typer.Exit(1) from None
+
+    return run
+
+
+def _report(error: Exception, lines: Iterable[str]) -> None:
+    if _debug():
+        traceback.print_exception(error, file=sys.stderr)
+    for line in lines:
+        typer.echo(f"phresh: {line}", err=True)
+
+
+def load_settings() -> Settings:
+    """The settings, or one line per invalid variable (naming it and the rule, not its value)."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        raise StartupError(*describe_settings_errors(exc), exit_code=2) from exc
+
+
+def shown_url(url: str) -> str:
+    """The URL as it was given, without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _without_password(text: str, url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    password = make_url(to_async_url(url)).password
+    # Only an error message of the driver's is cleaned, and it never quotes the URL; this is a
+    # second guard. A password of a few characters would mangle the text and protect nothing.
+    if password and len(password) >= 4:
+        text = text.replace(str(password), "***")
+    return text
+
+
+# What connecting raises when the server is down, unknown, refuses us or lacks the database.
+UNREACHABLE = (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+async def _check_reachable(url: str, connect_timeout_s: float) -> None:
+    dsn = to_async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
+    conn = await asyncpg.connect(dsn, timeout=connect_timeout_s)
+    await conn.close()
+
 
 @contextmanager
-def database_url(settings: Settings) -> Iterator[str]:
-    """The database to use: PHRESH_DATABASE_URL, or the embedded server, started for the block."""
+def database_url(settings: Settings, *, check: bool = True) -> Iterator[str]:
+    """The database to use: PHRESH_DATABASE_URL, or the embedded server, started for the block.
+
+    ``check``: connect once first, so an unreachable server is one clear line, not a traceback
+    from deep inside a migration.
+    """
     if settings.database_url is not None:
         url = settings.database_url.get_secret_value()
-        shown = make_url(to_async_url(url)).render_as_string(hide_password=True)
+        shown = shown_url(url)
+        if check:
+            try:
+                asyncio.run(_check_reachable(url, settings.db_connect_timeout_s))
+            except UNREACHABLE as exc:
+                reason = _without_password(str(exc).splitlines()[0] if str(exc) else "", url)
+                raise StartupError(
+                    f"cannot reach the database {shown}: {reason or type(exc).__name__}; "
+                    "check PHRESH_DATABASE_URL and that the server is up"
+                ) from exc
         typer.echo(f"phresh: using {shown}", err=True)
         yield url
         return
     data_dir = settings.data_dir.expanduser().resolve()
     typer.echo(f"phresh: starting embedded PostgreSQL in {data_dir}", err=True)
-    server = embedded.start_server(data_dir)
+    try:
+        server = embedded.start_server(data_dir)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise StartupError(
+            f"cannot start the embedded PostgreSQL in {data_dir}: {exc}; "
+            f"its log is {data_dir / 'log'} (or set PHRESH_DATA_DIR to another directory)"
+        ) from exc
     try:
         server_url = embedded.database_url(server, "postgres")
         asyncio.run(embedded.ensure_database(server_url, settings.database_name))
         yield embedded.with_database(server_url, settings.database_name)
     finally:
-        typer.echo("phresh: stopping embedded PostgreSQL", err=True)
-        embedded.stop_server(server)
+        others = embedded.stop_server(
+            server,
+            before_stop=lambda: typer.echo("phresh: stopping embedded PostgreSQL", err=True),
+        )
+        if others:
+            pids = ", ".join(str(pid) for pid in others)
+            typer.echo(f"phresh: embedded PostgreSQL stays up for pid {pids}", err=True)
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -59,7 +185,80 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def create_served_app() -> "FastAPI":
+    """uvicorn's factory for ``phresh serve``: the app, with what start-up built frozen.
+
+    uvicorn calls it once per server process (each worker imports it anew). Everything built by
+    then (modules, routes, schemas, settings) lives as long as the process: ``gc.freeze()``
+    moves it out of the collector's generations, so full collections no longer walk it; they
+    showed up as p99 latency spikes. Here, not in the app's lifespan, which also runs for every
+    app a test starts.
+    """
+    from phresh.main import create_app
+
+    application = create_app()
+    gc.collect()
+    gc.freeze()
+    return application
+
+
+def url_host(host: str) -> str:
+    """The host as a browser on this machine reaches it."""
+    if host in ("", "0.0.0.0"):  # noqa: S104 - reading a bind address, not binding
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Fail now, before the database is started, if uvicorn could not listen on host:port."""
+    other = port + 1 if port < 65535 else 8001
+    hint = f"pick another port: PHRESH_PORT={other} make run, or phresh serve --port {other}"
+    try:
+        addresses = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        msg = f"cannot listen on {host}:{port}: {exc.strerror}; set PHRESH_HOST (or --host)"
+        raise StartupError(msg) from exc
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as sock:
+            # As uvicorn binds: connections of a server that just stopped do not count.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    msg = f"{host}:{port} is already in use; {hint}"
+                else:
+                    msg = f"cannot listen on {host}:{port}: {exc.strerror}; {hint}"
+                raise StartupError(msg) from exc
+
+
+@contextmanager
+def serving_data_dir(settings: Settings, host: str, port: int) -> Iterator[None]:
+    """Refuse a second ``phresh serve`` on one embedded data directory (commands may share it)."""
+    if settings.database_url is not None:
+        yield
+        return
+    data_dir = settings.data_dir.expanduser().resolve()
+    try:
+        with embedded.serving(data_dir, host, port):
+            yield
+    except embedded.AlreadyServedError as exc:
+        where = f"pid {exc.pid} on port {exc.port}" if exc.pid else "another phresh serve"
+        msg = (
+            f"{data_dir} is already served by {where}; stop it first, "
+            "or set PHRESH_DATA_DIR to another directory"
+        )
+        raise StartupError(msg) from exc
+
+
 @app.command()
+@one_line_errors
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: PHRESH_HOST.")] = None,
     port: Annotated[int | None, typer.Option(help="Default: PHRESH_PORT.")] = None,
@@ -67,23 +266,34 @@ def serve(
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
 ) -> None:
     """Serve the API; migrates first unless PHRESH_MIGRATE_ON_START=false."""
-    import uvicorn
-
-    settings = get_settings()
-    with database_url(settings) as url:
+    settings = load_settings()
+    host = host or settings.host
+    port = port or settings.port
+    with ExitStack() as stack:
+        stack.enter_context(serving_data_dir(settings, host, port))
+        ensure_port_free(host, port)
+        # Without migrations to run, the server starts even while the database is down:
+        # /api/v1/health/ready answers 503 until it is reachable.
+        url = stack.enter_context(database_url(settings, check=settings.migrate_on_start))
         if settings.migrate_on_start:
+            from phresh import migrations
+
             migrations.upgrade(url)
         # Workers (and --reload children) build their app from the environment.
         os.environ["PHRESH_DATABASE_URL"] = url
         get_settings.cache_clear()
         # uvicorn shuts down gracefully on SIGTERM, then re-raises it; with this handler that
         # ends in SystemExit, so the embedded database is stopped after the server, not left.
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        stack.callback(signal.signal, signal.SIGTERM, previous)
+        import uvicorn
+
+        typer.echo(f"phresh: API docs at http://{url_host(host)}:{port}/docs", err=True)
         uvicorn.run(
-            "phresh.main:create_app",
+            "phresh.cli:create_served_app",
             factory=True,
-            host=host or settings.host,
-            port=port or settings.port,
+            host=host,
+            port=port,
             workers=None if reload else (workers or settings.workers),
             reload=reload,
             loop="uvloop",
@@ -96,50 +306,77 @@ def serve(
 
 
 @db_app.command("upgrade")
+@one_line_errors
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""
-    with database_url(get_settings()) as url:
+    from phresh import migrations
+
+    with database_url(load_settings()) as url:
         migrations.upgrade(url, revision)
 
 
 @db_app.command("downgrade")
+@one_line_errors
 def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1 or base")]) -> None:
     """Revert migrations down to REVISION."""
-    with database_url(get_settings()) as url:
+    from phresh import migrations
+
+    with database_url(load_settings()) as url:
         migrations.downgrade(url, revision)
 
 
 @db_app.command("current")
+@one_line_errors
 def db_current() -> None:
     """Show the revision the database is at."""
-    with database_url(get_settings()) as url:
+    from alembic import command
+
+    from phresh import migrations
+
+    with database_url(load_settings()) as url:
         command.current(migrations.alembic_config(url), verbose=True)
 
 
 @db_app.command("history")
+@one_line_errors
 def db_history() -> None:
     """List every migration."""
+    from alembic import command
+
+    from phresh import migrations
+
     command.history(migrations.alembic_config(), verbose=True)
 
 
 @db_app.command("revision")
+@one_line_errors
 def db_revision(
     message: Annotated[str, typer.Option("-m", "--message", help="Short slug-like summary.")],
     autogenerate: Annotated[bool, typer.Option(help="Diff the models against the DB.")] = True,
 ) -> None:
     """Write a new migration file (autogenerated from the models by default)."""
-    with database_url(get_settings()) as url:
+    from alembic import command
+
+    from phresh import migrations
+
+    with database_url(load_settings()) as url:
         command.revision(migrations.alembic_config(url), message=message, autogenerate=autogenerate)
 
 
 @db_app.command("check")
+@one_line_errors
 def db_check() -> None:
     """Fail if the models and the migrations disagree."""
-    with database_url(get_settings()) as url:
+    from alembic import command
+
+    from phresh import migrations
+
+    with database_url(load_settings()) as url:
         command.check(migrations.alembic_config(url))
 
 
 @db_app.command("backup")
+@one_line_errors
 def db_backup(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Default: var/backups/<time>.dump")
@@ -150,16 +387,16 @@ def db_backup(
 
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     target = output or Path("var/backups") / f"phresh-{stamp}.dump"
-    with database_url(get_settings()) as url:
+    with database_url(load_settings()) as url:
         try:
             maintenance.backup(url, target)
         except maintenance.MaintenanceError as exc:
-            typer.echo(f"phresh: backup failed: {exc}", err=True)
-            raise typer.Exit(code=1) from exc
-    typer.echo(f"phresh: backup written to {target}")
+            raise StartupError(f"backup failed: {exc}") from exc
+        typer.echo(f"phresh: backup written to {target}")
 
 
 @db_app.command("restore")
+@one_line_errors
 def db_restore(
     dump: Annotated[Path, typer.Argument(help="A file written by `phresh db backup`.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
@@ -169,16 +406,16 @@ def db_restore(
 
     if not yes:
         typer.confirm("This replaces every table's contents. Continue?", abort=True)
-    with database_url(get_settings()) as url:
+    with database_url(load_settings()) as url:
         try:
             maintenance.restore(url, dump)
         except maintenance.MaintenanceError as exc:
-            typer.echo(f"phresh: restore failed: {exc}", err=True)
-            raise typer.Exit(code=1) from exc
-    typer.echo(f"phresh: restored {dump}")
+            raise StartupError(f"restore failed: {exc}") from exc
+        typer.echo(f"phresh: restored {dump}")
 
 
 @db_app.command("create-app-role")
+@one_line_errors
 def db_create_app_role(
     role: Annotated[str, typer.Argument(help="Login role for the API, e.g. phresh_app.")],
     password: Annotated[
@@ -188,38 +425,42 @@ def db_create_app_role(
     """Create (or re-grant) a least-privilege role: row access only, no schema changes."""
     from phresh import maintenance
 
-    with database_url(get_settings()) as url:
+    with database_url(load_settings()) as url:
         asyncio.run(maintenance.create_app_role(url, role, password))
-    typer.echo(f"phresh: role {role!r} can now read and write rows, and nothing more")
+        typer.echo(f"phresh: role {role!r} can now read and write rows, and nothing more")
 
 
 @app.command()
+@one_line_errors
 def seed(
     users: Annotated[int, typer.Option(min=1, help="Demo users to create.")] = 50,
     cleanings: Annotated[int, typer.Option(min=0, help="Cleanings to create.")] = 500,
     random_seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 42,
 ) -> None:
-    """Fill the database with realistic demo data (bulk COPY: fast at millions of rows)."""
+    """Fill the database with realistic demo data (made inside PostgreSQL: fast at millions)."""
+    from phresh import migrations
     from phresh import seed as seeding
 
-    with database_url(get_settings()) as url:
+    with database_url(load_settings()) as url:
         migrations.upgrade(url)
         report = asyncio.run(
             seeding.seed(url, users=users, cleanings=cleanings, random_seed=random_seed)
         )
-    typer.echo(report)
+        # Before the embedded database is stopped (and its line printed).
+        typer.echo(report)
 
 
 @app.command("create-superuser")
+@one_line_errors
 def create_superuser(
     username: Annotated[str, typer.Option(prompt=True)],
     email: Annotated[str, typer.Option(prompt=True)],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
 ) -> None:
     """Create an administrator account (prompts for anything not given)."""
-    from phresh import admin
+    from phresh import admin, migrations
 
-    settings = get_settings()
+    settings = load_settings()
     with database_url(settings) as url:
         migrations.upgrade(url)
         os.environ["PHRESH_DATABASE_URL"] = url
@@ -227,6 +468,5 @@ def create_superuser(
         try:
             asyncio.run(admin.create_superuser(get_settings(), username, email, password))
         except admin.AdminError as exc:
-            typer.echo(f"phresh: {exc}", err=True)
-            raise typer.Exit(code=1) from exc
-    typer.echo(f"phresh: superuser {username.lower()!r} created")
+            raise StartupError(str(exc)) from exc
+        typer.echo(f"phresh: superuser {username.lower()!r} created")

