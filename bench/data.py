@@ -21,9 +21,11 @@ import asyncpg
 from alembic.util import CommandError
 from pydantic import SecretStr
 
+from bench.reference import sql
 from phresh import embedded, migrations
 from phresh import seed as seeding
 from phresh.auth.service import create_access_token
+from phresh.cleanings import search
 from phresh.cleanings.schemas import CleaningListQuery
 from phresh.config import Settings
 from phresh.main import create_app
@@ -325,6 +327,19 @@ async def server_facts(url: str) -> dict[str, str]:
     finally:
         await conn.close()
     return facts
+
+
+async def search_tsquery(url: str, q: str) -> str | None:
+    """``q`` as Phresh turns it into a tsquery before searching (search_tsquery)."""
+    text = search.websearch(q)
+    if not text:
+        return None
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        query: str | None = await conn.fetchval(sql.TO_TSQUERY, text)
+    finally:
+        await conn.close()
+    return query
 
 
 async def explain_ms(url: str, statement: str, args: list[Any], repeat: int = 5) -> float:

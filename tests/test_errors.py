@@ -3,6 +3,7 @@ import logging
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import BaseModel, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phresh.config import Settings
@@ -11,6 +12,7 @@ from phresh.main import create_app
 from tests.fixtures.client import BASE_URL
 from tests.fixtures.database import make_settings
 from tests.fixtures.factories import auth_headers, create_cleaning, create_user
+from tests.fixtures.problems import check_problem_documented
 
 PROBLEM = "application/problem+json"
 SECRET_MESSAGE = "password=hunter2 for user 42"
@@ -231,7 +233,10 @@ async def test_refused_database_connection_is_503_with_retry_after(settings: Set
     app = create_app(make_settings(REFUSING_URL))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        hooks = {"response": [check_problem_documented(app)]}
+        async with httpx.AsyncClient(
+            transport=transport, base_url=BASE_URL, event_hooks=hooks
+        ) as client:
             response = await client.post(
                 "/auth/token", data={"username": "ada", "password": "not the password"}
             )
@@ -264,8 +269,315 @@ async def test_malformed_json_body_is_reported_on_the_body(client: httpx.AsyncCl
     assert {e["field"] for e in response.json()["errors"]} == {"body"}
 
 
+async def test_a_body_that_cannot_be_read_is_a_documented_400(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    user = await create_user(session)
+
+    response = await client.post(
+        "/cleanings",
+        content=b'{"name": "\xff"}',
+        headers={"Content-Type": "application/json", **auth_headers(settings, user)},
+    )
+
+    assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["type"] == "urn:phresh:problem:bad-request"
+
+
 async def test_non_ascii_request_id_is_not_echoed_altered(client: httpx.AsyncClient) -> None:
     response = await client.get("/health/live", headers=[(b"X-Request-ID", b"caf\xe9")])
 
     echoed = dict(response.headers.raw)[b"x-request-id"]
     assert echoed.isascii()
+
+
+# --- 405: every method the path serves ----------------------------------------------------
+
+
+async def test_405_allow_lists_every_method_of_the_path(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    owner = await create_user(session)
+    cleaning = await create_cleaning(session, owner=owner)
+
+    response = await client.put(f"/cleanings/{cleaning.id}", headers=auth_headers(settings, owner))
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET, PATCH"
+    assert "DELETE, GET, PATCH" in response.json()["detail"]
+
+
+# --- messages a person can act on ---------------------------------------------------------
+
+
+class Flavour(BaseModel):
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def known(cls, value: str) -> str:
+        if value != "vanilla":
+            msg = "must be vanilla"
+            raise ValueError(msg)
+        return value
+
+
+def add_validating_route(app: FastAPI) -> None:
+    async def taste(flavour: Flavour) -> None:
+        return None
+
+    app.add_api_route("/api/v1/taste", taste, methods=["POST"])
+
+
+async def test_a_validator_message_has_no_value_error_prefix(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    add_validating_route(app)
+
+    response = await client.post("/taste", json={"name": "mint"})
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "name", "message": "must be vanilla", "type": "value_error"}
+    ]
+
+
+async def test_length_errors_count_characters(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/users", json={"username": "ab", "email": "ab@example.com", "password": "hunter2"}
+    )
+
+    messages = {error["field"]: error["message"] for error in response.json()["errors"]}
+    assert messages == {
+        "username": "String should have at least 3 characters",
+        "password": "String should have at least 10 characters",
+    }
+    assert "hunter2" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"min_price": "30", "max_price": "20"}, "min_price"),
+        ({"sort": "relevance"}, "sort"),
+    ],
+    ids=["price-range", "relevance-without-q"],
+)
+async def test_a_rule_over_several_parameters_names_the_one_to_change(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    params: dict[str, str],
+    field: str,
+) -> None:
+    user = await create_user(session)
+
+    response = await client.get("/cleanings", params=params, headers=auth_headers(settings, user))
+
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert [error["field"] for error in errors] == [field]
+    assert not errors[0]["message"].startswith("Value error")
+
+
+# --- unknown query parameters: a 422 on every endpoint -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "unknown"),
+    [
+        ("GET", "/health/live", {"verbose": "1"}, "verbose"),
+        ("GET", "/cleanings", {"colour": "red"}, "colour"),
+        ("GET", "/users/me/cleanings", {"limit": "5", "stauts": "open"}, "stauts"),
+        ("GET", "/feed/cleanings", {"page": "2"}, "page"),
+        ("GET", "/users/me", {"expand": "profile"}, "expand"),
+        ("POST", "/cleanings", {"dry_run": "1"}, "dry_run"),
+    ],
+)
+async def test_an_unknown_query_parameter_is_a_422_naming_it(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    method: str,
+    path: str,
+    params: dict[str, str],
+    unknown: str,
+) -> None:
+    user = await create_user(session)
+
+    response = await client.request(
+        method,
+        path,
+        params=params,
+        json={"name": "Spring", "price": "25"} if method == "POST" else None,
+        headers=auth_headers(settings, user),
+    )
+
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert [error["field"] for error in errors] == [unknown]
+    assert errors[0]["type"] == "extra_forbidden"
+
+
+async def test_declared_query_parameters_are_still_accepted(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    user = await create_user(session)
+    headers = auth_headers(settings, user)
+
+    mine = await client.get(
+        "/users/me/cleanings", params={"status": "open", "limit": "5"}, headers=headers
+    )
+    public = await client.get(
+        "/cleanings", params={"cleaning_type": "full_clean", "with_count": "true"}, headers=headers
+    )
+
+    assert (mine.status_code, public.status_code) == (200, 200)
+
+
+# --- control characters -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload", "field"),
+    [
+        ("POST", "/cleanings", {"name": "\u0012Fx", "price": "25"}, "name"),
+        ("POST", "/cleanings", {"name": "Two\nlines", "price": "25"}, "name"),
+        (
+            "POST",
+            "/cleanings",
+            {"name": "Spring", "description": "bell\u0007", "price": "25"},
+            "description",
+        ),
+        (
+            "POST",
+            "/cleanings",
+            {"name": "Spring", "description": "a\rb", "price": "25"},
+            "description",
+        ),
+        (
+            "POST",
+            "/cleanings",
+            {"name": "Spring", "description": "a\u0085b", "price": "25"},
+            "description",
+        ),
+        ("PATCH", "/cleanings/{cleaning_id}", {"name": "tab\there"}, "name"),
+        ("PATCH", "/profiles/me", {"full_name": "Ada\u001bLovelace"}, "full_name"),
+        ("PATCH", "/profiles/me", {"phone_number": "+44 20\n7946"}, "phone_number"),
+        ("PATCH", "/profiles/me", {"bio": "null\u0000byte"}, "bio"),
+        ("PATCH", "/profiles/me", {"image_url": "https://example.com/\tme.png"}, "image_url"),
+    ],
+)
+async def test_a_control_character_in_text_is_a_422_naming_the_field(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    method: str,
+    path: str,
+    payload: dict[str, str],
+    field: str,
+) -> None:
+    user = await create_user(session)
+    cleaning = await create_cleaning(session, owner=user)
+
+    response = await client.request(
+        method,
+        path.format(cleaning_id=cleaning.id),
+        json=payload,
+        headers=auth_headers(settings, user),
+    )
+
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert [(error["field"], error["type"]) for error in errors] == [(field, "control_character")]
+
+
+async def test_long_text_keeps_its_line_breaks_and_tabs(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    user = await create_user(session)
+    headers = auth_headers(settings, user)
+    description = "Kitchen:\r\n\t- oven\n\t- windows"
+
+    created = await client.post(
+        "/cleanings",
+        json={"name": "Spring", "description": description, "price": "25"},
+        headers=headers,
+    )
+    profile = await client.patch(
+        "/profiles/me", json={"bio": "Line one\nLine two"}, headers=headers
+    )
+
+    assert created.status_code == 201
+    assert created.json()["description"] == description
+    assert profile.status_code == 200
+    assert profile.json()["profile"]["bio"] == "Line one\nLine two"
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/cleanings", {"owner": "ada\u0001"}, "owner"),
+        ("/users/me/cleanings", {"cursor": "abc\u007f"}, "cursor"),
+        ("/profiles/ada%07", {}, "username"),
+    ],
+)
+async def test_a_control_character_in_a_parameter_is_a_422_naming_it(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    path: str,
+    params: dict[str, str],
+    field: str,
+) -> None:
+    user = await create_user(session)
+
+    response = await client.get(path, params=params, headers=auth_headers(settings, user))
+
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == [field]
+
+
+# --- passwords are taken exactly as sent --------------------------------------------------
+
+
+async def register(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    return await client.post(
+        "/users",
+        json={"username": username, "email": f"{username}@example.com", "password": password},
+    )
+
+
+async def log_in(client: httpx.AsyncClient, username: str, password: str) -> int:
+    response = await client.post("/auth/token", data={"username": username, "password": password})
+    return response.status_code
+
+
+async def test_a_password_keeps_its_surrounding_spaces(client: httpx.AsyncClient) -> None:
+    password = "  correct horse battery  "
+
+    registered = await register(client, "spacey", password)
+
+    assert registered.status_code == 201
+    assert await log_in(client, "spacey", password) == 200
+    assert await log_in(client, "spacey", password.strip()) == 401
+
+
+async def test_a_password_length_counts_its_spaces(client: httpx.AsyncClient) -> None:
+    # Nine characters, padded to eleven: long enough as sent.
+    password = " ninechars "
+
+    registered = await register(client, "padded", password)
+
+    assert registered.status_code == 201
+    assert await log_in(client, "padded", password) == 200
+
+
+async def test_a_password_may_hold_any_character(client: httpx.AsyncClient) -> None:
+    password = "tab\there\u0001bell\u0007!"
+
+    registered = await register(client, "oddchars", password)
+
+    assert registered.status_code == 201
+    assert await log_in(client, "oddchars", password) == 200

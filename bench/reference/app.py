@@ -33,6 +33,7 @@ import jwt
 from pydantic_core import to_json
 
 from bench.reference import sql
+from phresh.cleanings import search
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -195,6 +196,18 @@ def _new_cleaning(body: bytes) -> tuple[str, str, str, Decimal]:
     return name.strip(), description.strip(), cleaning_type, _price(data["price"])
 
 
+async def _tsquery(conn: asyncpg.Connection, q: str) -> str | None:
+    """cleanings/repository.py search_tsquery: q rebuilt by Phresh's own search module (the
+    same Python work), then made a tsquery once; None when the index has nothing to look up."""
+    text = search.websearch(q)
+    if not text:
+        return None
+    row = await conn.fetchrow(sql.TO_TSQUERY, text)
+    if row is None or row["indexable"] in ("", "T"):
+        return None
+    return str(row["query"])
+
+
 class ReferenceApp:
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.database_url = environ["PHRESH_DATABASE_URL"].replace(
@@ -340,19 +353,27 @@ class ReferenceApp:
         limit = _limit(query)
         q = query.get("q")
         cursor = query.get("cursor")
-        if q is not None and not 1 <= len(q) <= 16_384:
-            raise _invalid("q must be 1-16,384 characters")
+        if q is not None:
+            if not 1 <= len(q) <= search.MAX_LENGTH:
+                raise _invalid(f"q must be 1-{search.MAX_LENGTH} characters")
+            try:
+                search.check(q)
+            except ValueError as exc:
+                raise _invalid(f"q {exc}") from exc
         # Phresh's cursor scopes (CleaningListQuery.cursor_scope) for these two listings.
         scope_key = f"cleanings:relevance:{[('q', q)]}" if q else "cleanings:newest:[]"
         after = self.codec.decode(scope_key, cursor) if cursor is not None else None
         fetch = limit + 1
         async with self.pool.acquire() as conn, self._read(conn):
             await self._current_user(conn, user_id)
-            if q and after is None:
-                rows = await conn.fetch(sql.SEARCH, q, fetch)
+            tsquery = await _tsquery(conn, q) if q else None
+            if q and tsquery is None:
+                rows = []  # nothing in q the index can look up: no statement, as in Phresh
+            elif q and after is None:
+                rows = await conn.fetch(sql.SEARCH, tsquery, fetch)
             elif q and after is not None:
                 key_rank, key_id = float(after[0]), int(after[1])
-                rows = await conn.fetch(sql.SEARCH_AFTER, q, key_rank, key_id, fetch)
+                rows = await conn.fetch(sql.SEARCH_AFTER, tsquery, key_rank, key_id, fetch)
             elif after is None:
                 rows = await conn.fetch(sql.LIST_NEWEST, fetch)
             else:

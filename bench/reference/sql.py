@@ -27,8 +27,7 @@ _CLEANING_COLUMNS = (
 )
 _FROM_CLEANING = 'FROM cleaning c JOIN "user" u ON u.id = c.owner_id'
 _LIVE_OPEN = "c.status = 'open' AND c.deleted_at IS NULL"
-_RANK = "ts_rank_cd(c.search, websearch_to_tsquery('english', $1))"
-_MATCH = "c.search @@ websearch_to_tsquery('english', $1)"
+_TSQUERY = "CAST($1 AS tsquery)"
 
 # GET /cleanings/{id}: cleanings/repository.py CLEANING_READ, $1 the id
 CLEANING_READ = """
@@ -49,26 +48,44 @@ LIST_NEWEST_AFTER = (
     f"WHERE {_LIVE_OPEN} AND (c.created_at, c.id) < ($1, $2) "
     "ORDER BY c.created_at DESC, c.id DESC LIMIT $3"
 )
-# GET /cleanings?q= (relevance), as _relevance_sql assembles it (since b0d1548): the newest
-# 1,000 matches are ranked, and owners are joined for the page only. $1 q, $2 limit
+# GET /cleanings?q=: first cleanings/repository.py TO_TSQUERY, $1 q as phresh.cleanings.search
+# rebuilt it (no statement at all when nothing in q is searchable) ...
+TO_TSQUERY = (
+    "SELECT t.query::text AS query, querytree(t.query) AS indexable "
+    "FROM websearch_to_tsquery('english', $1) AS t(query)"
+)
+# ... then the relevance page, as _relevance_sql and _window_ctes assemble it: the newest
+# 1,000 matches, looked for among the newest 10,000 open cleanings first, older ones only if
+# fewer matched there; owners joined for the page only. $1 the tsquery, $2 limit
 _SEARCH_WINDOW = (
-    "WITH candidates AS (SELECT c.* FROM cleaning c "
-    f"WHERE {_LIVE_OPEN} AND {_MATCH} ORDER BY c.created_at DESC, c.id DESC LIMIT 1000), "
-    f"ranked AS (SELECT c.*, {_RANK} AS rank FROM candidates c), "
+    "WITH recent AS MATERIALIZED (SELECT c.id, c.created_at, c.search FROM cleaning c "
+    f"WHERE {_LIVE_OPEN} ORDER BY c.created_at DESC, c.id DESC LIMIT 10000), "
+    f"recent_hits AS (SELECT r.* FROM recent r WHERE r.search @@ {_TSQUERY} LIMIT 1000), "
+    "older_hits AS (SELECT c.id, c.created_at, c.search FROM cleaning c "
+    f"WHERE {_LIVE_OPEN} AND c.search @@ {_TSQUERY} "
+    "AND (SELECT count(*) FROM recent_hits) < 1000 "
+    "AND (c.created_at, c.id) < "
+    "(SELECT r.created_at, r.id FROM recent r ORDER BY r.created_at, r.id LIMIT 1) "
+    "ORDER BY c.created_at DESC, c.id DESC LIMIT 1000), "
+    "window_hits AS (SELECT h.* FROM "
+    "(SELECT * FROM recent_hits UNION ALL SELECT * FROM older_hits) h "
+    "ORDER BY h.created_at DESC, h.id DESC LIMIT 1000), "
+    f"ranked AS (SELECT w.id, ts_rank_cd(w.search, {_TSQUERY}) AS rank FROM window_hits w), "
 )
 _SEARCH_PAGE = (
-    f'SELECT {_CLEANING_COLUMNS}, c.rank FROM page c JOIN "user" u ON u.id = c.owner_id '
-    "ORDER BY c.rank DESC, c.id DESC"
+    f"SELECT {_CLEANING_COLUMNS}, p.rank FROM page p "
+    'JOIN cleaning c ON c.id = p.id JOIN "user" u ON u.id = c.owner_id '
+    "ORDER BY p.rank DESC, p.id DESC"
 )
 SEARCH = (
     _SEARCH_WINDOW
     + "page AS (SELECT * FROM ranked r ORDER BY r.rank DESC, r.id DESC LIMIT $2) "
     + _SEARCH_PAGE
 )
-# ... after a cursor: $1 q, ($2, $3) the last row's (rank, id), $4 limit
+# ... after a cursor: $1 the tsquery, ($2, $3) the last row's (rank, id), $4 limit
 SEARCH_AFTER = (
     _SEARCH_WINDOW
-    + "page AS (SELECT * FROM ranked r WHERE (r.rank, r.id) < ($2::real, $3) "
+    + "page AS (SELECT * FROM ranked r WHERE (r.rank, r.id) < (CAST($2 AS real), $3) "
     + "ORDER BY r.rank DESC, r.id DESC LIMIT $4) "
     + _SEARCH_PAGE
 )

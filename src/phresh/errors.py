@@ -9,15 +9,18 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
 
 
 def problem_type(slug: str) -> str:
@@ -54,6 +57,16 @@ class AppError(Exception):
         self.detail = detail
         self.headers = headers
 
+    @classmethod
+    def example(cls) -> dict[str, Any]:
+        """A problem document of this kind, for the OpenAPI document."""
+        return {
+            "type": problem_type(cls.slug),
+            "title": cls.title,
+            "status": cls.status_code,
+            "detail": f"{cls.title}.",
+        }
+
 
 class NotFound(AppError):
     status_code = 404
@@ -88,6 +101,28 @@ class BadRequest(AppError):
     title = "Bad request"
 
 
+class InvalidInput(AppError):
+    """What ``handle_validation_error`` answers: a field, parameter or body is not valid."""
+
+    status_code = 422
+    slug = "validation"
+    title = "Invalid input"
+
+    @classmethod
+    def example(cls) -> dict[str, Any]:
+        return {
+            **super().example(),
+            "detail": "Check these fields: price.",
+            "errors": [
+                {
+                    "field": "price",
+                    "message": "Input should be greater than or equal to 0.01",
+                    "type": "greater_than_equal",
+                }
+            ],
+        }
+
+
 class TooManyRequests(AppError):
     status_code = 429
     slug = "rate-limited"
@@ -104,15 +139,33 @@ class ServiceUnavailable(AppError):
 
 
 def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
-    """The ``responses=`` entry of an endpoint: each error it can answer, as problem details."""
+    """The ``responses=`` entry of an endpoint: each error it can answer, as problem details.
+
+    Errors that share a status share its response, which lists each one's problem type.
+    """
     responses: dict[int | str, dict[str, Any]] = {}
     for error in errors:
-        responses[error.status_code] = {
-            "model": Problem,
-            "content": {PROBLEM_JSON: {}},
-            "description": error.title,
-        }
+        document_problem(responses.setdefault(error.status_code, {}), error)
     return responses
+
+
+def document_problem(response: dict[str, Any], error: type[AppError]) -> None:
+    """Add ``error`` to an OpenAPI response object: ``application/problem+json`` with the
+    ``Problem`` schema, the problem types of this status as an enum, one example for each."""
+    media = response.setdefault("content", {}).setdefault(PROBLEM_JSON, {})
+    schema = media.setdefault(
+        "schema",
+        {"allOf": [{"$ref": PROBLEM_SCHEMA_REF}], "properties": {"type": {"enum": []}}},
+    )
+    types: list[str] = schema["properties"]["type"]["enum"]
+    if problem_type(error.slug) in types:
+        return
+    types.append(problem_type(error.slug))
+    examples: dict[str, Any] = media.setdefault("examples", {})
+    examples[error.slug] = {"summary": error.title, "value": error.example()}
+    response["description"] = "; ".join(
+        f"{example['summary']} (`{slug}`)" for slug, example in examples.items()
+    )
 
 
 def _request_id(request: Request) -> str | None:
@@ -170,13 +223,21 @@ def _field_name(loc: tuple[Any, ...], error_type: str) -> str:
     return ".".join(parts) or "body"
 
 
+def _message(error: Mapping[str, Any]) -> str:
+    # A ValueError raised by a validator reads "Value error, <message>": keep the message.
+    # The message never echoes the input: a rejected password stays unlogged.
+    raised = error.get("ctx", {}).get("error")
+    if error.get("type") in {"value_error", "assertion_error"} and isinstance(raised, Exception):
+        return str(raised)
+    return str(error.get("msg", "invalid value"))
+
+
 async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
         FieldError(
             field=_field_name(tuple(error.get("loc", ())), str(error.get("type", ""))),
-            # The message never echoes the input: a rejected password stays unlogged.
-            message=str(error.get("msg", "invalid value")),
+            message=_message(error),
             type=str(error.get("type", "value_error")),
         )
         for error in exc.errors()
@@ -184,12 +245,22 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
     fields = ", ".join(dict.fromkeys(error.field for error in errors))
     return problem_response(
         request,
-        status=422,
-        slug="validation",
-        title="Invalid input",
+        status=InvalidInput.status_code,
+        slug=InvalidInput.slug,
+        title=InvalidInput.title,
         detail=f"Check these fields: {fields}.",
         errors=errors,
     )
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path (a path may have several routes)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE and route.methods:
+            methods |= route.methods
+    return sorted(methods)
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
@@ -198,15 +269,23 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
     detail = exc.detail if isinstance(exc.detail, str) else status.description
     if exc.status_code == 404 and detail == status.phrase:
         detail = f"No route matches {request.method} {request.url.path}."
-    elif exc.status_code == 405 and detail == status.phrase:
-        detail = f"{request.method} is not allowed on {request.url.path}."
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # The route that answered knows only its own methods; the path may have others.
+        allowed = allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        if detail == status.phrase:
+            detail = (
+                f"{request.method} is not allowed on {request.url.path}; "
+                f"allowed: {', '.join(allowed)}."
+            )
     return problem_response(
         request,
         status=exc.status_code,
         slug=status.phrase.lower().replace(" ", "-"),
         title=status.phrase,
         detail=detail,
-        headers=exc.headers,
+        headers=headers,
     )
 
 
@@ -221,9 +300,9 @@ async def handle_database_unavailable(request: Request, exc: Exception) -> JSONR
     )
     return problem_response(
         request,
-        status=503,
-        slug="unavailable",
-        title="Service unavailable",
+        status=ServiceUnavailable.status_code,
+        slug=ServiceUnavailable.slug,
+        title=ServiceUnavailable.title,
         detail="The database is unavailable or overloaded; retry shortly.",
         headers={"Retry-After": "1"},
     )
@@ -288,9 +367,9 @@ async def handle_dbapi_error(request: Request, exc: Exception) -> JSONResponse:
     if _sqlstate(exc) in UNSTORABLE_TEXT:
         return problem_response(
             request,
-            status=422,
-            slug="validation",
-            title="Invalid input",
+            status=InvalidInput.status_code,
+            slug=InvalidInput.slug,
+            title=InvalidInput.title,
             detail="The request contains characters that cannot be stored (such as NUL).",
         )
     return await handle_unexpected(request, exc)

@@ -4,26 +4,31 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse
 
 from phresh.auth.router import router as auth_router
 from phresh.auth.service import LoginRateLimiter, TokenReader
 from phresh.cleanings.router import router as cleanings_router
 from phresh.config import Settings, get_settings
-from phresh.db import Database
+from phresh.db import Database, get_session
 from phresh.errors import install_error_handlers
 from phresh.evaluations.router import router as evaluations_router
 from phresh.feed.router import router as feed_router
 from phresh.health.router import router as health_router
+from phresh.kit.docs import install_docs
+from phresh.kit.openapi import build_openapi, operation_id
 from phresh.kit.pagination import CursorCodec
+from phresh.kit.query import ParameterGuard
 from phresh.migrations import head_revision
 from phresh.offers.router import my_offers_router
 from phresh.offers.router import router as offers_router
 from phresh.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
+OPENAPI_URL = f"{API_PREFIX}/openapi.json"
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +50,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Post a home cleaning at your hourly rate; cleaners offer to take it.",
         lifespan=lifespan,
-        openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/docs",
+        openapi_url=OPENAPI_URL,
+        # Served by install_docs, from the installed wheel rather than a CDN.
+        docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=operation_id,
+        # Every endpoint: unknown query parameters and control characters are a 422.
+        dependencies=[Depends(ParameterGuard())],
         # FastAPI's built-in OpenTelemetry hooks: off. They cost time on every request even
         # with no exporter, and their log records carry exception messages and stack traces,
         # which this service never logs.
@@ -64,6 +73,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hashlib.sha256(b"cursor:" + cursor_secret.get_secret_value().encode()).digest()
     )
     install_error_handlers(app)
+    install_docs(app, title="Phresh API", openapi_url=OPENAPI_URL)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_openapi(app, database=get_session)
+        return app.openapi_schema
+
+    # FastAPI's documented way to extend the document: replace app.openapi.
+    app.openapi = openapi  # type: ignore[method-assign]
 
     for router in (
         health_router,

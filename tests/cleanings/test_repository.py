@@ -1,6 +1,7 @@
 """A page costs the same at the first row and deep in the table: proven with EXPLAIN ANALYZE."""
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from phresh.cleanings.repository import SEARCH_WINDOW, public_list_sql
+from phresh.cleanings.repository import (
+    SEARCH_SCAN,
+    SEARCH_WINDOW,
+    public_count_sql,
+    public_list_sql,
+    search_tsquery,
+)
 from phresh.cleanings.schemas import CleaningListQuery, CleaningSort
 from phresh.feed.repository import FEED_SQL
 from tests.fixtures.factories import create_user
@@ -90,14 +97,53 @@ async def test_first_and_deep_pages_read_the_same_index_rows(
     assert "Offset" not in json.dumps(first) + json.dumps(deep)
 
 
-@pytest.mark.usefixtures("seeded")
-async def test_search_uses_the_gin_index(connection: AsyncConnection) -> None:
-    filters = CleaningListQuery(q="17777")
-
-    plan = await explain(
-        connection,
-        *public_list_sql(filters, sort=CleaningSort.relevance, after=None, limit=PAGE),
+async def relevance_sql(session: AsyncSession, q: str) -> tuple[str, dict[str, Any]]:
+    tsquery = await search_tsquery(session, q)
+    assert tsquery is not None
+    filters = CleaningListQuery(q=q)
+    return public_list_sql(
+        filters, sort=CleaningSort.relevance, after=None, limit=PAGE, tsquery=tsquery
     )
+
+
+async def explain_generic(
+    connection: AsyncConnection, sql: str, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """EXPLAIN ANALYZE of the generic plan: the one a pooled connection settles on after a
+    few executions of a statement, made without looking at the parameters' values."""
+    names = list(params)
+    positional = re.sub(r"(?<!:):(\w+)", lambda m: f"${names.index(m[1]) + 1}", sql)
+    literals = [
+        "NULL" if v is None else "'" + str(v).replace("'", "''") + "'" for v in params.values()
+    ]
+    values = ", ".join(literals)
+    await connection.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+    await connection.exec_driver_sql(f"PREPARE generic_plan AS {positional}")
+    try:
+        result = await connection.exec_driver_sql(
+            f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE generic_plan({values})"
+        )
+        raw = result.scalar_one()
+    finally:
+        await connection.exec_driver_sql("DEALLOCATE generic_plan")
+    plan: dict[str, Any] = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+    return plan
+
+
+def cleaning_rows_read(plan: dict[str, Any]) -> int:
+    """Rows the plan's scans of the cleaning table returned, all loops together."""
+    return sum(
+        int(n["Actual Rows"]) * max(int(n.get("Actual Loops", 1)), 1)
+        for n in nodes(plan)
+        if n.get("Relation Name") == "cleaning"
+    )
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_search_uses_the_gin_index(
+    session: AsyncSession, connection: AsyncConnection
+) -> None:
+    plan = await explain(connection, *await relevance_sql(session, "17777"))
 
     used = {n.get("Index Name") for n in nodes(plan)}
     assert "ix_cleaning_search" in used
@@ -124,15 +170,51 @@ async def test_feed_first_and_deep_pages_read_at_most_a_page_per_index(
 
 @pytest.mark.usefixtures("seeded")
 async def test_search_for_a_common_word_ranks_a_bounded_window(
-    connection: AsyncConnection,
+    session: AsyncSession, connection: AsyncConnection
 ) -> None:
     # Every seeded row says "kitchen": ranking them all would grow with the table.
-    filters = CleaningListQuery(q="kitchen")
-
-    plan = await explain(
-        connection,
-        *public_list_sql(filters, sort=CleaningSort.relevance, after=None, limit=PAGE),
-    )
+    plan = await explain(connection, *await relevance_sql(session, "kitchen"))
 
     assert plan["Actual Rows"] == PAGE
     assert max(int(n["Actual Rows"]) for n in nodes(plan)) <= SEARCH_WINDOW
+
+
+@pytest.mark.usefixtures("seeded")
+@pytest.mark.parametrize(
+    "q", ["kitchen", '"kitchen and" or "and bathroom" or "bathroom 1" or "bathroom 2"']
+)
+async def test_generic_search_plan_reads_one_window_and_never_parses_q_per_row(
+    session: AsyncSession, connection: AsyncConnection, q: str
+) -> None:
+    # All 30,000 rows match. A generic plan cannot know that: it must not fetch every match
+    # (the GIN index's way) to keep the newest SEARCH_WINDOW, nor parse q again per row.
+    plan = await explain_generic(connection, *await relevance_sql(session, q))
+
+    assert plan["Actual Rows"] == PAGE
+    assert cleaning_rows_read(plan) <= SEARCH_WINDOW + PAGE
+    assert index_rows_read(plan, "ix_cleaning_search") == 0  # planned, never run
+    assert "websearch_to_tsquery" not in json.dumps(plan)
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_generic_search_plan_of_a_rare_word_walks_the_scan_then_asks_the_index(
+    session: AsyncSession, connection: AsyncConnection
+) -> None:
+    plan = await explain_generic(connection, *await relevance_sql(session, "17777"))
+
+    assert plan["Actual Rows"] == 1
+    assert index_rows_read(plan, "ix_cleaning_open_created_at") == SEARCH_SCAN
+    assert "ix_cleaning_search" in {n.get("Index Name") for n in nodes(plan)}
+    assert cleaning_rows_read(plan) <= SEARCH_SCAN + 2
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_count_by_relevance_reads_one_window(
+    session: AsyncSession, connection: AsyncConnection
+) -> None:
+    tsquery = await search_tsquery(session, "kitchen")
+    filters = CleaningListQuery(q="kitchen", with_count=True)
+
+    plan = await explain(connection, *public_count_sql(filters, tsquery=tsquery))
+
+    assert cleaning_rows_read(plan) <= SEARCH_WINDOW

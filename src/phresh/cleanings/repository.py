@@ -15,6 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from phresh.cleanings import search
 from phresh.cleanings.schemas import CleaningListQuery, CleaningSort
 from phresh.kit.repository import SqlBuilder, fetch_all, fetch_one, fetch_value
 from phresh.models import Cleaning, CleaningStatus, CleaningType, Offer, OfferStatus
@@ -175,7 +176,40 @@ async def reject_pending_offers(session: AsyncSession, cleaning_id: int) -> None
     )
 
 
-def _public_conditions(query: SqlBuilder, filters: CleaningListQuery) -> list[str]:
+# A search's tsquery is made by TO_TSQUERY, a short statement before the listing (and one
+# before the count), and reaches them as a parameter of type tsquery: a custom plan sees
+# the real query (so how many rows match), and a generic plan never parses q again for each
+# row it tests (inline, a 16-phrase query took 0.8 s that way). websearch_to_tsquery gets q
+# as search.websearch rebuilt it (words, "phrases", one leading -, "or" between terms), a
+# syntax it always parses; q as typed could overflow its operator stack (33 dashes: a 500).
+TO_TSQUERY = (
+    "SELECT t.query::text AS query, querytree(t.query) AS indexable "
+    "FROM websearch_to_tsquery('english', :text) AS t(query)"
+)
+TSQUERY = "CAST(:q AS tsquery)"
+MATCH = f"c.search @@ {TSQUERY}"
+
+
+async def search_tsquery(session: AsyncSession, q: str) -> str | None:
+    """``q`` as the text of a tsquery; None when the index has nothing to look up for it.
+
+    That is: no word at all (a separator line), only stop words ("the"), or nothing but
+    excluded words once the stop words are gone ("the -oven"). Such a query finds nothing,
+    without reading a row: a query that only excludes would have to test every cleaning.
+    """
+    text = search.websearch(q)
+    if not text:
+        return None
+    row = await fetch_one(session, TO_TSQUERY, {"text": text})
+    assert row is not None  # a FROM-function of one row
+    if row["indexable"] in ("", "T"):  # querytree's "nothing to look up in the index"
+        return None
+    return str(row["query"])
+
+
+def _public_conditions(
+    query: SqlBuilder, filters: CleaningListQuery, tsquery: str | None = None
+) -> list[str]:
     conditions = [LIVE_OPEN]
     if filters.cleaning_type is not None:
         conditions.append(f"c.cleaning_type = {query.param(filters.cleaning_type.value)}")
@@ -187,15 +221,21 @@ def _public_conditions(query: SqlBuilder, filters: CleaningListQuery) -> list[st
         owner = query.param(filters.owner)
         subquery = f'(SELECT id FROM "user" WHERE username = {owner})'  # noqa: S608 - a $n
         conditions.append(f"c.owner_id = {subquery}")
-    if filters.q:
-        # websearch_to_tsquery reads quotes, operators and SQL as words; the schema bounds
-        # q's length and its number of terms (see CleaningListQuery).
-        conditions.append(f"c.search @@ websearch_to_tsquery('english', {query.param(filters.q)})")
+    if filters.q is not None:
+        # tsquery: from search_tsquery. None (nothing to look up) is a NULL tsquery, which
+        # matches no row; one name, as _relevance_sql ranks by the same tsquery.
+        query.params["q"] = tsquery
+        conditions.append(MATCH)
     return conditions
 
 
 def public_list_sql(
-    filters: CleaningListQuery, *, sort: CleaningSort, after: list[Any] | None, limit: int
+    filters: CleaningListQuery,
+    *,
+    sort: CleaningSort,
+    after: list[Any] | None,
+    limit: int,
+    tsquery: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Open cleanings, filtered, in one of three keyset orders; never OFFSET.
 
@@ -204,7 +244,7 @@ def public_list_sql(
     at the cursor. relevance: see ``_relevance_sql``.
     """
     query = SqlBuilder()
-    conditions = _public_conditions(query, filters)
+    conditions = _public_conditions(query, filters, tsquery)
     rank = "NULL::real"
     if sort == CleaningSort.relevance:
         return _relevance_sql(query, conditions, after=after, limit=limit)
@@ -226,21 +266,56 @@ def public_list_sql(
     return sql, query.params
 
 
-# Relevance ranks the most recent matches, at most this many. Ranking every match of a
-# common word would cost time in proportion to the table (tens of ms at 100k rows, hundreds
-# at 1M); the window keeps a search page bounded, and recent cleanings are the bookable ones.
+# Relevance ranks the newest SEARCH_WINDOW matches, recent cleanings being the bookable
+# ones; the pages of a search by relevance hold those and no others.
 SEARCH_WINDOW = 1000
+# How many of the newest open cleanings the first step of finding them tests (see below).
+SEARCH_SCAN = 10_000
+
+
+def _window_ctes(conditions: list[str]) -> str:
+    """CTEs that end in ``window_hits``: the newest SEARCH_WINDOW matches (id, search).
+
+    Found in two steps, so that the plan does not hang on the planner's guess of how common
+    the words are (a pooled connection soon settles on a generic plan, made without the
+    tsquery's value, which would fetch every match of a common word through the GIN index
+    to keep the newest 1,000): ``recent`` walks ix_cleaning_open_created_at back over the
+    newest SEARCH_SCAN open cleanings that pass the other filters, and ``recent_hits`` keeps
+    those that match, stopping at SEARCH_WINDOW: for words in one recent cleaning out of ten
+    or more, that is the whole window. Only when fewer matched does ``older_hits`` look
+    further back, in whatever way the planner picks (the GIN index, for words that rare);
+    at worst, for words common only long ago, it reads every older match.
+    """
+    others = " AND ".join(condition for condition in conditions if condition != MATCH)
+    recent = (
+        f"SELECT c.id, c.created_at, c.search FROM cleaning c WHERE {others} "  # noqa: S608
+        f"ORDER BY c.created_at DESC, c.id DESC LIMIT {SEARCH_SCAN}"
+    )
+    return (
+        f"recent AS MATERIALIZED ({recent}), "  # noqa: S608 - constants and :params
+        # No ORDER BY: a materialized CTE is read back in the order it was written (newest
+        # first), so the scan stops at the window's last match. Re-sorting here would make
+        # servers that do not track a CTE's order (PostgreSQL 15) sort the whole scan first;
+        # window_hits sorts the at most 2 x SEARCH_WINDOW rows that come out.
+        f"recent_hits AS (SELECT r.* FROM recent r WHERE r.search @@ {TSQUERY} "
+        f"LIMIT {SEARCH_WINDOW}), "
+        f"older_hits AS (SELECT c.id, c.created_at, c.search FROM cleaning c "
+        f"WHERE {' AND '.join(conditions)} "
+        f"AND (SELECT count(*) FROM recent_hits) < {SEARCH_WINDOW} "
+        "AND (c.created_at, c.id) < "
+        "(SELECT r.created_at, r.id FROM recent r ORDER BY r.created_at, r.id LIMIT 1) "
+        f"ORDER BY c.created_at DESC, c.id DESC LIMIT {SEARCH_WINDOW}), "
+        "window_hits AS (SELECT h.* FROM "
+        "(SELECT * FROM recent_hits UNION ALL SELECT * FROM older_hits) h "
+        f"ORDER BY h.created_at DESC, h.id DESC LIMIT {SEARCH_WINDOW})"
+    )
 
 
 def _relevance_sql(
     query: SqlBuilder, conditions: list[str], *, after: list[Any] | None, limit: int
 ) -> tuple[str, dict[str, Any]]:
-    """The newest SEARCH_WINDOW matches, ranked by ts_rank_cd; keyset on (rank, id).
-
-    The planner picks how to find the window: the GIN index for rare words, a backward
-    walk of ix_cleaning_open_created_at for common ones (they match within a few rows).
-    """
-    tsquery = f"websearch_to_tsquery('english', :p{len(query.params)})"  # the @@ parameter
+    """The newest SEARCH_WINDOW matches (``_window_ctes``), ranked by ts_rank_cd; keyset on
+    (rank, id). Only the page's rows are read in full."""
     keyset = ""
     if after is not None:
         keyset = (
@@ -248,14 +323,13 @@ def _relevance_sql(
             f"{query.param(int(after[1]))}) "
         )
     sql = (
-        f"WITH candidates AS (SELECT c.* FROM cleaning c "  # noqa: S608
-        f"WHERE {' AND '.join(conditions)} ORDER BY c.created_at DESC, c.id DESC "
-        f"LIMIT {SEARCH_WINDOW}), "
-        f"ranked AS (SELECT c.*, ts_rank_cd(c.search, {tsquery}) AS rank FROM candidates c), "
+        f"WITH {_window_ctes(conditions)}, "  # noqa: S608 - constants and :params
+        f"ranked AS (SELECT w.id, ts_rank_cd(w.search, {TSQUERY}) AS rank FROM window_hits w), "
         f"page AS (SELECT * FROM ranked r {keyset}"
         f"ORDER BY r.rank DESC, r.id DESC LIMIT {query.param(limit)}) "
-        f"SELECT {CLEANING_COLUMNS}, c.rank FROM page c "
-        f'JOIN "user" u ON u.id = c.owner_id ORDER BY c.rank DESC, c.id DESC'
+        f"SELECT {CLEANING_COLUMNS}, p.rank FROM page p "
+        f'JOIN cleaning c ON c.id = p.id JOIN "user" u ON u.id = c.owner_id '
+        "ORDER BY p.rank DESC, p.id DESC"
     )
     return sql, query.params
 
@@ -268,13 +342,38 @@ async def list_public_cleanings(
     after: list[Any] | None,
     limit: int,
 ) -> Sequence[RowMapping]:
-    sql, params = public_list_sql(filters, sort=sort, after=after, limit=limit)
+    tsquery = None
+    if filters.q is not None:
+        tsquery = await search_tsquery(session, filters.q)
+        if tsquery is None:
+            return []
+    sql, params = public_list_sql(filters, sort=sort, after=after, limit=limit, tsquery=tsquery)
     return await fetch_all(session, sql, params)
 
 
-async def count_public_cleanings(session: AsyncSession, filters: CleaningListQuery) -> int:
+def public_count_sql(
+    filters: CleaningListQuery, *, tsquery: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """How many cleanings the listing's pages hold, all pages together."""
     query = SqlBuilder()
-    conditions = _public_conditions(query, filters)
-    sql = f"SELECT count(*) FROM cleaning c WHERE {' AND '.join(conditions)}"  # noqa: S608
-    count: int = await fetch_value(session, sql, query.params)
+    conditions = _public_conditions(query, filters, tsquery)
+    if filters.effective_sort == CleaningSort.relevance:
+        # Relevance pages hold the newest SEARCH_WINDOW matches only: count those, found
+        # as _relevance_sql finds them, not every match.
+        sql = f"WITH {_window_ctes(conditions)} SELECT count(*) FROM window_hits"  # noqa: S608
+    else:
+        # Newest and price pages reach every match: all are counted, at a cost that grows
+        # with the matches (bench/README.md, "Worst-case search").
+        sql = f"SELECT count(*) FROM cleaning c WHERE {' AND '.join(conditions)}"  # noqa: S608
+    return sql, query.params
+
+
+async def count_public_cleanings(session: AsyncSession, filters: CleaningListQuery) -> int:
+    tsquery = None
+    if filters.q is not None:
+        tsquery = await search_tsquery(session, filters.q)
+        if tsquery is None:
+            return 0
+    sql, params = public_count_sql(filters, tsquery=tsquery)
+    count: int = await fetch_value(session, sql, params)
     return count

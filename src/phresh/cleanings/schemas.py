@@ -1,4 +1,5 @@
 import enum
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Self
@@ -12,14 +13,46 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from phresh.kit.schemas import InputSchema, Schema, refuse_nul
+from phresh.cleanings import search
+from phresh.kit.schemas import (
+    MULTI_LINE,
+    NOT_NULL,
+    SINGLE_LINE,
+    InputSchema,
+    Schema,
+    refuse_nul,
+)
 from phresh.models.cleaning import CleaningStatus, CleaningType
 
 CENT = Decimal("0.01")
+MAX_PRICE = Decimal("99999999.99")
+PRICE_DESCRIPTION = (
+    'Hourly rate, 0.01-99,999,999.99, at most 2 decimals: a string such as "25.00" '
+    "(plain digits, no sign or exponent) or a JSON number."
+)
+# A price as a string: 1-8 digits without leading zeros (or a single 0), then up to 2
+# decimals, and not zero.
+PRICE_STRING_PATTERN = r"^(?:[1-9][0-9]{0,7}(?:\.[0-9]{1,2})?|0\.(?:0[1-9]|[1-9][0-9]?))$"
+_PRICE_STRING = re.compile(PRICE_STRING_PATTERN)
+
+
+def _price_in(value: object) -> object:
+    """What a price may arrive as: a string in plain notation, or a JSON number."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("decimal_type", "Input should be a number or a string")
+    if isinstance(value, str) and not _PRICE_STRING.match(value):
+        raise PydanticCustomError(
+            "decimal_parsing",
+            "must be a positive amount with at most 2 decimals, such as 25 or 25.50",
+        )
+    return value
 
 
 def _two_places(value: Decimal) -> Decimal:
@@ -28,20 +61,56 @@ def _two_places(value: Decimal) -> Decimal:
 
 Price = Annotated[
     Decimal,
-    Field(
-        ge=CENT,
-        le=Decimal("99999999.99"),
-        max_digits=10,
-        decimal_places=2,
-        description="Hourly rate, 0.01-99,999,999.99, at most 2 decimals; a string or number.",
-        examples=["25.00"],
-    ),
+    Field(ge=CENT, le=MAX_PRICE, max_digits=10, decimal_places=2),
+    BeforeValidator(_price_in),
     AfterValidator(_two_places),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": PRICE_STRING_PATTERN},
+                {
+                    "type": "number",
+                    "minimum": float(CENT),
+                    "maximum": float(MAX_PRICE),
+                    "multipleOf": float(CENT),
+                },
+            ],
+            "description": PRICE_DESCRIPTION,
+            "examples": ["25.00"],
+        },
+        mode="validation",
+    ),
 ]
 # Out as a string so no client loses a cent to binary floating point.
-PriceOut = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
-Name = Annotated[str, Field(min_length=1, max_length=200, examples=["Spring clean, 3 rooms"])]
-Description = Annotated[str, Field(max_length=5000)]
+PriceOut = Annotated[
+    Decimal,
+    PlainSerializer(lambda v: f"{v:.2f}", return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^[0-9]{1,8}\.[0-9]{2}$",
+            "description": "Hourly rate with exactly 2 decimals.",
+            "examples": ["25.00"],
+        },
+        mode="serialization",
+    ),
+]
+Name = Annotated[
+    str, Field(min_length=1, max_length=200, examples=["Spring clean, 3 rooms"]), SINGLE_LINE
+]
+Description = Annotated[str, Field(max_length=5000), MULTI_LINE]
+
+
+def field_error(field: str, error_type: str, message: str, value: object) -> ValidationError:
+    """A validation error on ``field``, for a rule that looks at several fields at once."""
+    return ValidationError.from_exception_data(
+        "CleaningListQuery",
+        [
+            InitErrorDetails(
+                type=PydanticCustomError(error_type, message), loc=(field,), input=value
+            )
+        ],
+    )
 
 
 class CleaningCreate(InputSchema):
@@ -52,18 +121,19 @@ class CleaningCreate(InputSchema):
 
 
 class CleaningUpdate(InputSchema):
-    name: Name | None = None
-    description: Description | None = None
-    cleaning_type: CleaningType | None = None
-    price: Price | None = None
+    """Each field may be left out (it stays as is) but not set to null."""
+
+    name: Annotated[Name | None, NOT_NULL] = None
+    description: Annotated[Description | None, NOT_NULL] = None
+    cleaning_type: Annotated[CleaningType | None, NOT_NULL] = None
+    price: Annotated[Price | None, NOT_NULL] = None
 
     @field_validator("name", "description", "cleaning_type", "price", mode="before")
     @classmethod
     def refuse_null(cls, value: object) -> object:
         # Absent means "leave as is"; an explicit null would mean "erase", which no field allows.
         if value is None:
-            msg = "may be omitted but not null"
-            raise ValueError(msg)
+            raise PydanticCustomError("null_refused", "may be left out but not null")
         return value
 
 
@@ -107,11 +177,19 @@ class CleaningListQuery(BaseModel):
         str | None,
         Field(
             min_length=1,
-            max_length=16_384,
-            description='Full-text search (web-search syntax: words, "phrases", -not, or).',
+            max_length=search.MAX_LENGTH,
+            description=(
+                'Full-text search, web-search syntax: words, "a phrase", -word (not), or '
+                f"between two terms. At most {search.MAX_LENGTH} characters and "
+                f'{search.MAX_WORDS} words ("e-mail" is two), and each part joined by "or" '
+                "needs a word that is not negated; beyond that a 422. Other punctuation "
+                "only separates words; a query with no word in it (or only stop words such "
+                'as "the") finds nothing.'
+            ),
         ),
+        AfterValidator(search.check),
     ] = None
-    owner: Annotated[str | None, BeforeValidator(_lower), Field(max_length=32)] = None
+    owner: Annotated[str | None, Field(max_length=32), SINGLE_LINE, BeforeValidator(_lower)] = None
     sort: Annotated[
         CleaningSort | None,
         Field(description="newest (default), price, or relevance (default when q is given)."),
@@ -127,11 +205,13 @@ class CleaningListQuery(BaseModel):
             and self.max_price is not None
             and self.min_price > self.max_price
         ):
-            msg = "min_price must not exceed max_price"
-            raise ValueError(msg)
+            raise field_error(
+                "min_price", "price_range", "must not exceed max_price", self.min_price
+            )
         if self.sort == CleaningSort.relevance and not self.q:
-            msg = "sort=relevance needs a search query q"
-            raise ValueError(msg)
+            raise field_error(
+                "sort", "sort_needs_q", "relevance needs a search text in q", self.sort.value
+            )
         return self
 
     @property

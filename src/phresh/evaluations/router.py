@@ -8,9 +8,14 @@ from phresh.db import SessionDep
 from phresh.dependencies import CursorCodecDep
 from phresh.errors import Unauthorized, error_responses
 from phresh.evaluations import service as evaluation_service
-from phresh.evaluations.exceptions import AlreadyEvaluated, EvaluationNotFound
+from phresh.evaluations.exceptions import (
+    AlreadyEvaluated,
+    CleaningNotAssigned,
+    EvaluationNotFound,
+)
 from phresh.evaluations.schemas import EvaluationCreate, EvaluationRead, EvaluationStats
 from phresh.kit.pagination import Cursor, InvalidCursor, Limit, Page
+from phresh.offers.exceptions import OfferNotFound
 from phresh.users.exceptions import UserNotFound
 
 router = APIRouter(tags=["evaluations"])
@@ -21,7 +26,14 @@ AUTH_ERRORS = (Unauthorized, InvalidToken)
 @router.post(
     "/cleanings/{cleaning_id}/evaluation",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(*AUTH_ERRORS, NotCleaningOwner, CleaningNotFound, AlreadyEvaluated),
+    responses=error_responses(
+        *AUTH_ERRORS,
+        NotCleaningOwner,
+        CleaningNotFound,
+        CleaningNotAssigned,
+        AlreadyEvaluated,
+        OfferNotFound,
+    ),
     summary="Rate the accepted cleaner (owner only): offer and cleaning become completed",
 )
 async def evaluate_cleaning(

@@ -1,17 +1,30 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AliasPath, Field
+from pydantic import AliasPath, BeforeValidator, Field
 
-from phresh.kit.schemas import InputSchema, Schema
+from phresh.kit.schemas import MULTI_LINE, SINGLE_LINE, InputSchema, Schema
 
-Rating = Annotated[int, Field(ge=0, le=5, strict=True, description="Whole stars, 0-5.")]
+
+def _whole_number(value: object) -> object:
+    # JSON Schema counts 4.0 as an integer, as the document's "type: integer" says: accept it.
+    # 4.5, "4" and true stay refused by the strict integer check.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Rating = Annotated[
+    int,
+    Field(ge=0, le=5, strict=True, description="Whole stars, 0-5."),
+    BeforeValidator(_whole_number),
+]
 
 
 class EvaluationCreate(InputSchema):
     no_show: bool = False
-    headline: Annotated[str, Field(max_length=200)] | None = None
-    comment: Annotated[str, Field(max_length=5000)] | None = None
+    headline: Annotated[str, Field(max_length=200), SINGLE_LINE] | None = None
+    comment: Annotated[str, Field(max_length=5000), MULTI_LINE] | None = None
     professionalism: Rating | None = None
     completeness: Rating | None = None
     efficiency: Rating | None = None

@@ -9,7 +9,7 @@ router = APIRouter(prefix="/health", tags=["health"])
 
 
 @router.get("/live", summary="200 while the process runs")
-async def live() -> Liveness:
+async def read_liveness() -> Liveness:
     return Liveness()
 
 
@@ -18,6 +18,6 @@ async def live() -> Liveness:
     responses=error_responses(health_service.NotReady),
     summary="200 when the database answers and is migrated to head; 503 with a reason otherwise",
 )
-async def ready(request: Request) -> Readiness:
+async def read_readiness(request: Request) -> Readiness:
     await health_service.check_ready(get_database(request).engine, request.app.state.migration_head)
     return Readiness()

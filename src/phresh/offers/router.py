@@ -18,9 +18,11 @@ from phresh.models import OfferStatus
 from phresh.offers import service as offer_service
 from phresh.offers.exceptions import (
     AlreadyOffered,
+    CleaningNotOpen,
     NotOfferParty,
     OfferFinal,
     OfferNotFound,
+    OfferWrongStatus,
     OwnCleaning,
 )
 from phresh.offers.schemas import MyOfferRead, OfferRead
@@ -35,7 +37,7 @@ AUTH_ERRORS = (Unauthorized, InvalidToken)
     "",
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(
-        *AUTH_ERRORS, OwnCleaning, CleaningNotFound, AlreadyOffered, OfferFinal
+        *AUTH_ERRORS, OwnCleaning, CleaningNotFound, CleaningNotOpen, AlreadyOffered, OfferFinal
     ),
     summary="Offer to take an open cleaning (not your own)",
 )
@@ -65,7 +67,7 @@ async def list_offers(
 
 @router.post(
     "/mine/cancel",
-    responses=error_responses(*AUTH_ERRORS, CleaningNotFound, OfferNotFound, AlreadyOffered),
+    responses=error_responses(*AUTH_ERRORS, CleaningNotFound, OfferNotFound, OfferWrongStatus),
     summary="Back out of an accepted offer: the cleaning reopens",
 )
 async def cancel_my_offer(
@@ -78,16 +80,20 @@ async def cancel_my_offer(
     "/mine",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=error_responses(*AUTH_ERRORS, CleaningNotFound, OfferNotFound, AlreadyOffered),
-    summary="Withdraw your pending offer",
+    responses=error_responses(*AUTH_ERRORS, CleaningNotFound, OfferNotFound, OfferWrongStatus),
+    summary="Withdraw your pending or rejected offer",
 )
-async def rescind_my_offer(cleaning_id: CleaningId, user: CurrentUser, session: SessionDep) -> None:
+async def withdraw_my_offer(
+    cleaning_id: CleaningId, user: CurrentUser, session: SessionDep
+) -> None:
     await offer_service.rescind_my_offer(session, cleaning_id, user)
 
 
 @router.get(
     "/{username}",
-    responses=error_responses(*AUTH_ERRORS, NotOfferParty, CleaningNotFound, OfferNotFound),
+    responses=error_responses(
+        *AUTH_ERRORS, NotOfferParty, CleaningNotFound, UserNotFound, OfferNotFound
+    ),
     summary="One offer (the cleaning's owner or the offer's author)",
 )
 async def read_offer(
@@ -101,7 +107,13 @@ async def read_offer(
 @router.post(
     "/{username}/accept",
     responses=error_responses(
-        *AUTH_ERRORS, NotCleaningOwner, CleaningNotFound, UserNotFound, AlreadyOffered
+        *AUTH_ERRORS,
+        NotCleaningOwner,
+        CleaningNotFound,
+        UserNotFound,
+        OfferNotFound,
+        OfferWrongStatus,
+        CleaningNotOpen,
     ),
     summary="Accept one pending offer: the others are rejected, the cleaning is assigned",
 )

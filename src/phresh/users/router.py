@@ -7,7 +7,7 @@ from phresh.db import SessionDep
 from phresh.dependencies import SettingsDep
 from phresh.errors import Unauthorized, error_responses
 from phresh.users import service as user_service
-from phresh.users.exceptions import EmailTaken, UserNotFound
+from phresh.users.exceptions import EmailTaken, UsernameTaken, UserNotFound
 from phresh.users.schemas import (
     ProfileUpdate,
     PublicProfileRead,
@@ -18,11 +18,13 @@ from phresh.users.schemas import (
 
 router = APIRouter(tags=["users"])
 
+AUTH_ERRORS = (Unauthorized, InvalidToken)
+
 
 @router.post(
     "/users",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(EmailTaken),
+    responses=error_responses(EmailTaken, UsernameTaken),
     summary="Register; answers with the new user and an access token",
 )
 async def register_user(
@@ -39,7 +41,8 @@ async def register_user(
 
 @router.get(
     "/users/me",
-    responses=error_responses(Unauthorized, InvalidToken),
+    responses=error_responses(*AUTH_ERRORS, UserNotFound),
+    summary="Your account and profile",
 )
 async def read_current_user(user: CurrentUser, session: SessionDep) -> UserRead:
     return UserRead.model_validate(await user_service.get_user_with_profile(session, user))
@@ -47,7 +50,8 @@ async def read_current_user(user: CurrentUser, session: SessionDep) -> UserRead:
 
 @router.get(
     "/profiles/{username}",
-    responses=error_responses(Unauthorized, UserNotFound),
+    responses=error_responses(*AUTH_ERRORS, UserNotFound),
+    summary="Someone's public profile",
 )
 async def read_profile(username: str, user: CurrentUser, session: SessionDep) -> PublicProfileRead:
     profile = await user_service.get_public_profile(session, username)
@@ -61,7 +65,7 @@ async def read_profile(username: str, user: CurrentUser, session: SessionDep) ->
 
 @router.patch(
     "/profiles/me",
-    responses=error_responses(Unauthorized),
+    responses=error_responses(*AUTH_ERRORS, UserNotFound),
     summary="Update your profile; answers with your account and the new profile",
 )
 async def update_profile(data: ProfileUpdate, user: CurrentUser, session: SessionDep) -> UserRead:

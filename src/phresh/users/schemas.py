@@ -1,42 +1,81 @@
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, EmailStr, Field, HttpUrl, SecretStr
+from pydantic import (
+    AfterValidator,
+    EmailStr,
+    Field,
+    HttpUrl,
+    PlainValidator,
+    SecretStr,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
 from phresh.auth.schemas import Token
-from phresh.kit.schemas import InputSchema, Schema
-from phresh.models.user import USERNAME_PATTERN
+from phresh.kit.schemas import MULTI_LINE, SINGLE_LINE, InputSchema, Schema
+
+# What a client may send; stored lower-case, which models.user.USERNAME_PATTERN checks.
+USERNAME_INPUT_PATTERN = "^[A-Za-z0-9_-]{3,32}$"
+PASSWORD_MIN_LENGTH = 10
+PASSWORD_MAX_LENGTH = 128
 
 
-def _lower(value: object) -> object:
-    return value.lower() if isinstance(value, str) else value
+def _lower(value: str) -> str:
+    return value.lower()
 
 
-def _max_254(value: str) -> str:
-    if len(value) > 254:
-        msg = "must be at most 254 characters"
-        raise ValueError(msg)
-    return value
+def _password(value: Any) -> SecretStr:
+    """A password exactly as sent: no stripping, no character rule, length counted as is."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "Input should be a valid string")
+    if len(value) < PASSWORD_MIN_LENGTH:
+        raise PydanticCustomError(
+            "string_too_short",
+            "String should have at least {min_length} characters",
+            {"min_length": PASSWORD_MIN_LENGTH},
+        )
+    if len(value) > PASSWORD_MAX_LENGTH:
+        raise PydanticCustomError(
+            "string_too_long",
+            "String should have at most {max_length} characters",
+            {"max_length": PASSWORD_MAX_LENGTH},
+        )
+    return SecretStr(value)
 
 
 Username = Annotated[
     str,
-    BeforeValidator(_lower),
     Field(
-        pattern=USERNAME_PATTERN,
+        pattern=USERNAME_INPUT_PATTERN,
         min_length=3,
         max_length=32,
         description="3-32 of a-z, 0-9, '_' and '-'; stored lower-case.",
         examples=["jane_doe"],
     ),
+    AfterValidator(_lower),
 ]
-Email = Annotated[EmailStr, AfterValidator(_lower), AfterValidator(_max_254)]
+Email = Annotated[EmailStr, SINGLE_LINE, Field(max_length=254), AfterValidator(_lower)]
 Password = Annotated[
-    SecretStr, Field(min_length=10, max_length=128, description="10-128 characters.")
+    SecretStr,
+    PlainValidator(_password),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "password",
+            "writeOnly": True,
+            "minLength": PASSWORD_MIN_LENGTH,
+            "maxLength": PASSWORD_MAX_LENGTH,
+            "description": "10-128 characters, taken exactly as sent (spaces included).",
+        }
+    ),
 ]
-FullName = Annotated[str, Field(min_length=1, max_length=200)]
-PhoneNumber = Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{3,32}$", max_length=32)]
-Bio = Annotated[str, Field(max_length=2000)]
+FullName = Annotated[str, Field(min_length=1, max_length=200), SINGLE_LINE]
+PhoneNumber = Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{3,32}$", max_length=32), SINGLE_LINE]
+Bio = Annotated[str, Field(max_length=2000), MULTI_LINE]
+ImageUrl = Annotated[HttpUrl, SINGLE_LINE, Field(max_length=2048)]
 
 
 class UserCreate(InputSchema):
@@ -50,7 +89,7 @@ class ProfileUpdate(InputSchema):
     full_name: FullName | None = None
     phone_number: PhoneNumber | None = None
     bio: Bio | None = None
-    image_url: Annotated[HttpUrl, Field(max_length=2048)] | None = None
+    image_url: ImageUrl | None = None
 
 
 class PublicProfileRead(Schema):

@@ -1,0 +1,246 @@
+"""The OpenAPI document: FastAPI's, completed with what every endpoint shares.
+
+Routers list the domain errors of their endpoints (``responses=error_responses(...)``); this
+module adds what follows from the app itself, read off each route:
+
+- 422 ``validation`` on every operation (any operation refuses an unknown query parameter);
+- 400 ``bad-request`` on every operation with a request body (a body that cannot be read);
+- 503 ``unavailable`` on every operation that uses the database (``Retry-After``);
+- the ``X-Request-ID`` header on every response, ``WWW-Authenticate`` on 401 and
+  ``Retry-After`` on 429 and 503;
+- the ``Problem`` schema, which every error response refers to;
+- operationIds from the handlers' names, in camelCase (``accept_offer`` -> ``acceptOffer``).
+
+The document is OpenAPI 3.0.3: FastAPI writes 3.1, whose schemas (JSON Schema 2020-12) are
+rewritten here into 3.0's dialect, because the Swagger UI served at /docs (4.15, from the
+swagger-ui-bundle wheel) renders 3.0 documents only.
+"""
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from phresh.errors import (
+    AppError,
+    BadRequest,
+    InvalidInput,
+    Problem,
+    ServiceUnavailable,
+    document_problem,
+)
+from phresh.kit.query import dependants
+from phresh.kit.schemas import SINGLE_LINE_PATTERN
+
+OPENAPI_VERSION = "3.0.3"
+REF_PREFIX = "#/components/schemas/"
+HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-ID": {
+        "description": (
+            "This request's id: the client's own X-Request-ID when it is a plain token "
+            "(1-64 of A-Z, a-z, 0-9, '-', '_', '.'), a new one otherwise. Quote it when "
+            "reporting a problem; errors carry it as `request_id` too."
+        ),
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "WWW-Authenticate": {
+        "description": "How to authenticate: `Bearer` (an access token from /api/v1/auth/token).",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+}
+# Which headers a response of each status carries, beside X-Request-ID.
+STATUS_HEADERS = {"401": ["WWW-Authenticate"], "429": ["Retry-After"], "503": ["Retry-After"]}
+
+
+def operation_id(route: APIRoute) -> str:
+    """The handler's name in camelCase: ``accept_offer`` -> ``acceptOffer``."""
+    first, *rest = route.name.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def uses(route: APIRoute, dependency: Callable[..., Any]) -> bool:
+    """Whether ``route`` depends on ``dependency``, directly or through another dependency."""
+    return any(sub.call is dependency for sub in dependants(route.dependant))
+
+
+def shared_errors(route: APIRoute, *, database: Callable[..., Any]) -> list[type[AppError]]:
+    """The errors ``route`` can answer whatever its router says: see the module docstring."""
+    errors: list[type[AppError]] = [InvalidInput]
+    if route.body_field is not None:
+        errors.append(BadRequest)
+    if uses(route, database):
+        errors.append(ServiceUnavailable)
+    return errors
+
+
+def _is_fastapi_validation_error(response: dict[str, Any]) -> bool:
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return bool(schema.get("$ref") == REF_PREFIX + "HTTPValidationError")
+
+
+def _complete_operation(operation: dict[str, Any], errors: list[type[AppError]]) -> None:
+    responses: dict[str, Any] = operation["responses"]
+    if _is_fastapi_validation_error(responses.get("422", {})):
+        # FastAPI's own 422 (HTTPValidationError, application/json) is not what is sent.
+        del responses["422"]
+    for error in errors:
+        document_problem(responses.setdefault(str(error.status_code), {}), error)
+    for status, response in responses.items():
+        names = ["X-Request-ID", *STATUS_HEADERS.get(status, [])]
+        headers = response.setdefault("headers", {})
+        for name in names:
+            headers[name] = {"$ref": f"#/components/headers/{name}"}
+
+
+def _complete_parameters(operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):
+        schema = parameter["schema"] = _without_null(parameter["schema"])
+        # ParameterGuard refuses control characters in every query and path parameter.
+        if schema.get("type") == "string" and not {"pattern", "enum", "format"} & schema.keys():
+            schema["pattern"] = SINGLE_LINE_PATTERN
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema without its ``null`` branch: a query string cannot carry null."""
+    branches = schema.get("anyOf")
+    if not isinstance(branches, list):
+        return schema
+    kept = [branch for branch in branches if branch != {"type": "null"}]
+    rest = {key: value for key, value in schema.items() if key != "anyOf"}
+    if len(kept) == 1:
+        return {**kept[0], **rest}
+    return {**rest, "anyOf": kept}
+
+
+def build_openapi(app: FastAPI, *, database: Callable[..., Any]) -> dict[str, Any]:
+    """The app's OpenAPI document; ``database`` is the dependency that opens a session."""
+    document = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+        servers=app.servers,
+        separate_input_output_schemas=app.separate_input_output_schemas,
+    )
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        path = document["paths"][context.path_format]
+        for method in route.methods or ():
+            operation = path[method.lower()]
+            _complete_operation(operation, shared_errors(route, database=database))
+            _complete_parameters(operation)
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    problem = Problem.model_json_schema(ref_template=REF_PREFIX + "{model}")
+    schemas.update(problem.pop("$defs", {}))
+    schemas["Problem"] = problem
+    components["headers"] = copy.deepcopy(HEADERS)
+    return to_openapi_30(document)
+
+
+# --- OpenAPI 3.1 (JSON Schema 2020-12) to 3.0 ----------------------------------------------
+
+_SCHEMA_MAPS = ("properties", "patternProperties")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
+_SCHEMA_VALUES = ("items", "additionalProperties", "not")
+
+
+def schema_to_30(schema: Any) -> Any:
+    """A JSON Schema 2020-12 schema as an OpenAPI 3.0 schema object.
+
+    ``null`` branches become ``nullable``, ``const`` a one-value ``enum``, ``examples`` one
+    ``example``, numeric ``exclusiveMinimum``/``exclusiveMaximum`` their boolean form, and a
+    ``$ref`` with siblings an ``allOf``.
+    """
+    if not isinstance(schema, dict):
+        return schema
+    result: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _SCHEMA_MAPS:
+            result[key] = {name: schema_to_30(sub) for name, sub in value.items()}
+        elif key in _SCHEMA_LISTS:
+            result[key] = [schema_to_30(sub) for sub in value]
+        elif key in _SCHEMA_VALUES:
+            result[key] = schema_to_30(value)
+        elif key == "const":
+            result["enum"] = [value]
+        elif key == "examples":
+            if value:
+                result["example"] = value[0]
+        elif key in {"exclusiveMinimum", "exclusiveMaximum"} and not isinstance(value, bool):
+            result[key.replace("exclusive", "").lower()] = value
+            result[key] = True
+        elif key in {"propertyNames", "contentMediaType", "contentEncoding", "$schema"}:
+            continue
+        else:
+            result[key] = value
+    if isinstance(result.get("type"), list):
+        types = [kind for kind in result["type"] if kind != "null"]
+        if len(types) < len(result["type"]):
+            result["nullable"] = True
+        result["type"] = types[0] if len(types) == 1 else types
+    for key in ("anyOf", "oneOf"):
+        branches = result.get(key)
+        if isinstance(branches, list) and {"type": "null"} in branches:
+            kept = [branch for branch in branches if branch != {"type": "null"}]
+            del result[key]
+            result["nullable"] = True
+            if len(kept) == 1:
+                only = kept[0]
+                if "$ref" in only:
+                    result["allOf"] = [only]
+                else:
+                    result = {**only, **result}
+            else:
+                result[key] = kept
+    if "$ref" in result and len(result) > 1:
+        ref = result.pop("$ref")
+        result = {"allOf": [{"$ref": ref}], **result}
+    return result
+
+
+def _media_to_30(content: dict[str, Any]) -> None:
+    for media in content.values():
+        if "schema" in media:
+            media["schema"] = schema_to_30(media["schema"])
+
+
+def to_openapi_30(document: dict[str, Any]) -> dict[str, Any]:
+    """A document FastAPI wrote as OpenAPI 3.1, rewritten as 3.0.3."""
+    document = copy.deepcopy(document)
+    document["openapi"] = OPENAPI_VERSION
+    info = document["info"]
+    summary = info.pop("summary", None)
+    if summary and not info.get("description"):
+        info["description"] = summary
+    components = document.get("components", {})
+    components["schemas"] = {
+        name: schema_to_30(schema) for name, schema in components.get("schemas", {}).items()
+    }
+    for header in components.get("headers", {}).values():
+        header["schema"] = schema_to_30(header["schema"])
+    for path in document["paths"].values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                parameter["schema"] = schema_to_30(parameter["schema"])
+            if "requestBody" in operation:
+                _media_to_30(operation["requestBody"].get("content", {}))
+            for response in operation.get("responses", {}).values():
+                _media_to_30(response.get("content", {}))
+    return document
