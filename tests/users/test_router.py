@@ -1,6 +1,7 @@
 import asyncio
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -203,3 +204,16 @@ async def test_update_profile_requires_a_token(client: httpx.AsyncClient) -> Non
     response = await client.patch("/profiles/me", json={"bio": "hi"})
 
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("username", ["mine", "MINE"])
+async def test_a_username_that_means_the_caller_in_paths_is_refused(
+    client: httpx.AsyncClient, username: str
+) -> None:
+    payload = {"username": username, "email": "m@example.com", "password": "long enough pw"}
+
+    response = await client.post("/users", json=payload)
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "username"
+    assert "reserved" in response.json()["errors"][0]["message"]

@@ -46,16 +46,29 @@ def _password(value: Any) -> SecretStr:
     return SecretStr(value)
 
 
+# Path segments that mean "the caller" (/cleanings/{id}/offers/mine): a user of that name
+# could not be addressed in those paths.
+RESERVED_USERNAMES = frozenset({"mine"})
+
+
+def _not_reserved(value: str) -> str:
+    if value in RESERVED_USERNAMES:
+        msg = f"{value!r} is reserved; choose another username"
+        raise ValueError(msg)
+    return value
+
+
 Username = Annotated[
     str,
     Field(
         pattern=USERNAME_INPUT_PATTERN,
         min_length=3,
         max_length=32,
-        description="3-32 of a-z, 0-9, '_' and '-'; stored lower-case.",
+        description="3-32 of a-z, 0-9, '_' and '-'; stored lower-case; 'mine' is reserved.",
         examples=["jane_doe"],
     ),
     AfterValidator(_lower),
+    AfterValidator(_not_reserved),
 ]
 Email = Annotated[EmailStr, SINGLE_LINE, Field(max_length=254), AfterValidator(_lower)]
 Password = Annotated[
