@@ -1,11 +1,9 @@
 import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -21,22 +19,6 @@ def dead_pid() -> int:
     with subprocess.Popen([sys.executable, "-c", "pass"]) as process:
         process.wait()
     return process.pid
-
-
-@pytest.fixture
-def short_tmp_dir() -> Iterator[Path]:
-    """A short path: a Unix socket path may not exceed about 100 bytes."""
-    path = Path(tempfile.mkdtemp(prefix="ph-"))
-    try:
-        yield path
-    finally:
-        # Only a failed test leaves a server running: stop it before deleting its files.
-        postmaster = path / "pgdata" / "postmaster.pid"
-        if postmaster.exists():
-            pid = int(postmaster.read_text().split()[0])
-            if embedded.process_start(pid) is not None:
-                os.kill(pid, signal.SIGQUIT)
-        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

@@ -7,9 +7,7 @@ readiness check (the engine directly).
 """
 
 import asyncio
-import shutil
-import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -140,16 +138,6 @@ async def test_a_terminated_connection_fails_one_request_then_the_pool_recovers(
     assert_retry_later(first)
     for response in after.values():
         assert_ok(response)
-
-
-@pytest.fixture
-def short_tmp_dir() -> Iterator[Path]:
-    """A short path: a Unix socket path may not exceed about 100 bytes."""
-    path = Path(tempfile.mkdtemp(prefix="ph-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 async def test_after_a_restart_a_dead_connection_fails_one_request_and_service_resumes(

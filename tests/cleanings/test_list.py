@@ -16,16 +16,6 @@ from tests.fixtures.factories import auth_headers, create_cleaning, create_user
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture
-async def viewer(session: AsyncSession) -> User:
-    return await create_user(session, username="viewer")
-
-
-@pytest.fixture
-def headers(settings: Settings, viewer: User) -> dict[str, str]:
-    return auth_headers(settings, viewer)
-
-
 async def _many(session: AsyncSession, owner: User, count: int) -> list[int]:
     ids = []
     for n in range(count):

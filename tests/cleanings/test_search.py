@@ -12,20 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from phresh.cleanings import search
 from phresh.cleanings.repository import SEARCH_WINDOW
 from phresh.cleanings.schemas import CleaningListQuery
-from phresh.config import Settings
-from phresh.models import User
-from tests.fixtures.factories import auth_headers, create_cleaning, create_user
-
-
-@pytest.fixture
-async def viewer(session: AsyncSession) -> User:
-    return await create_user(session, username="viewer")
-
-
-@pytest.fixture
-def headers(settings: Settings, viewer: User) -> dict[str, str]:
-    return auth_headers(settings, viewer)
-
+from tests.fixtures.factories import create_cleaning, create_user
 
 # --- what reaches PostgreSQL ---------------------------------------------------------------
 

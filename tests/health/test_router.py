@@ -1,8 +1,6 @@
 import asyncio
-import shutil
-import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -53,16 +51,6 @@ async def silent_server_url() -> AsyncIterator[str]:
         for writer in writers:
             writer.close()
         await server.wait_closed()
-
-
-@pytest.fixture
-def short_tmp_dir() -> Iterator[Path]:
-    """A short path: a Unix socket path may not exceed about 100 bytes."""
-    path = Path(tempfile.mkdtemp(prefix="ph-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 async def test_live_is_200(client: httpx.AsyncClient) -> None:

@@ -1,0 +1,18 @@
+"""Fixtures shared by the listing and search tests: a signed-in viewer."""
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from phresh.config import Settings
+from phresh.models import User
+from tests.fixtures.factories import auth_headers, create_user
+
+
+@pytest.fixture
+async def viewer(session: AsyncSession) -> User:
+    return await create_user(session, username="viewer")
+
+
+@pytest.fixture
+def headers(settings: Settings, viewer: User) -> dict[str, str]:
+    return auth_headers(settings, viewer)
