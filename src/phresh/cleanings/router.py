@@ -91,6 +91,7 @@ def _page(page: CleaningPage) -> Page[CleaningRead]:
 @router.get(
     "/cleanings/{cleaning_id}",
     responses=error_responses(*AUTH_ERRORS, CleaningNotFound),
+    summary="One live cleaning, any status (404 once deleted)",
 )
 async def read_cleaning(
     cleaning_id: CleaningId, user: CurrentUser, session: SessionDep

@@ -1,6 +1,8 @@
-"""/docs: Swagger UI served from the swagger-ui-bundle wheel, so it works offline.
+"""/docs: Swagger UI served from the fastapi-swagger wheel, so it works offline.
 
-Its files are served under a path that holds a digest of their content
+The wheel carries Swagger UI 5.34.0 (``PACKAGE_VERSION`` in its swagger-ui-bundle.js), which
+renders the OpenAPI 3.1 document FastAPI writes. Its files are read through
+``importlib.resources`` and served under a path that holds a digest of their content
 (``/docs/static/<digest>/swagger-ui-bundle.js``), so a browser may keep them for a year: a
 new Swagger UI has new content, hence a new path. ``/docs/oauth2-redirect`` is FastAPI's page
 that completes an OAuth2 redirect flow; the "Authorize" form itself uses the password flow
@@ -10,39 +12,40 @@ against the token URL the OpenAPI document names.
 import hashlib
 import json
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 DOCS_PATH = "/docs"
 OAUTH2_REDIRECT_PATH = f"{DOCS_PATH}/oauth2-redirect"
 STATIC_PATH = f"{DOCS_PATH}/static"
 IMMUTABLE = "public, max-age=31536000, immutable"
-# The files the page loads, and the source maps a browser's developer tools ask for.
+# Where fastapi-swagger keeps Swagger UI's files, and the ones the page loads: nothing else
+# of that package (its Python files) is served.
+RESOURCES = "fastapi_swagger.resources"
 MEDIA_TYPES = {
     "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
-    "swagger-ui-bundle.js.map": "application/json",
     "swagger-ui.css": "text/css; charset=utf-8",
-    "swagger-ui.css.map": "application/json",
     "favicon-32x32.png": "image/png",
-    "favicon-16x16.png": "image/png",
 }
 
 
-def _bundle_dir() -> Path:
-    return Path(str(swagger_ui_path))
+@lru_cache(maxsize=1)
+def assets() -> dict[str, bytes]:
+    """The served files, read once."""
+    package = files(RESOURCES)
+    return {name: package.joinpath(name).read_bytes() for name in MEDIA_TYPES}
 
 
 @lru_cache(maxsize=1)
 def assets_digest() -> str:
     """A digest of the served files: part of their URL, so a new version gets a new URL."""
     digest = hashlib.sha256()
-    for name in sorted(MEDIA_TYPES):
-        digest.update(name.encode() + b"\0" + (_bundle_dir() / name).read_bytes())
+    for name, content in sorted(assets().items()):
+        digest.update(name.encode() + b"\0" + content)
     return digest.hexdigest()[:16]
 
 
@@ -65,7 +68,6 @@ def _page(title: str, openapi_url: str) -> str:
 <title>{title}</title>
 <link rel="stylesheet" href="{static}/swagger-ui.css">
 <link rel="icon" type="image/png" href="{static}/favicon-32x32.png" sizes="32x32">
-<link rel="icon" type="image/png" href="{static}/favicon-16x16.png" sizes="16x16">
 </head>
 <body>
 <div id="swagger-ui"></div>
@@ -95,10 +97,8 @@ def install_docs(app: FastAPI, *, title: str, openapi_url: str) -> None:
         name = request.path_params["name"]
         if request.path_params["digest"] != assets_digest() or name not in MEDIA_TYPES:
             raise HTTPException(status_code=404)
-        return FileResponse(
-            _bundle_dir() / name,
-            media_type=MEDIA_TYPES[name],
-            headers={"Cache-Control": IMMUTABLE},
+        return Response(
+            assets()[name], media_type=MEDIA_TYPES[name], headers={"Cache-Control": IMMUTABLE}
         )
 
     app.add_route(DOCS_PATH, swagger_ui, methods=["GET"], include_in_schema=False)

@@ -11,9 +11,8 @@ module adds what follows from the app itself, read off each route:
 - the ``Problem`` schema, which every error response refers to;
 - operationIds from the handlers' names, in camelCase (``accept_offer`` -> ``acceptOffer``).
 
-The document is OpenAPI 3.0.3: FastAPI writes 3.1, whose schemas (JSON Schema 2020-12) are
-rewritten here into 3.0's dialect, because the Swagger UI served at /docs (4.15, from the
-swagger-ui-bundle wheel) renders 3.0 documents only.
+The document stays the OpenAPI 3.1 FastAPI writes (schemas in JSON Schema 2020-12), which the
+Swagger UI served at /docs renders.
 """
 
 import copy
@@ -35,7 +34,6 @@ from phresh.errors import (
 from phresh.kit.query import dependants
 from phresh.kit.schemas import SINGLE_LINE_PATTERN
 
-OPENAPI_VERSION = "3.0.3"
 REF_PREFIX = "#/components/schemas/"
 HEADERS: dict[str, dict[str, Any]] = {
     "X-Request-ID": {
@@ -151,96 +149,4 @@ def build_openapi(app: FastAPI, *, database: Callable[..., Any]) -> dict[str, An
     schemas.update(problem.pop("$defs", {}))
     schemas["Problem"] = problem
     components["headers"] = copy.deepcopy(HEADERS)
-    return to_openapi_30(document)
-
-
-# --- OpenAPI 3.1 (JSON Schema 2020-12) to 3.0 ----------------------------------------------
-
-_SCHEMA_MAPS = ("properties", "patternProperties")
-_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
-_SCHEMA_VALUES = ("items", "additionalProperties", "not")
-
-
-def schema_to_30(schema: Any) -> Any:
-    """A JSON Schema 2020-12 schema as an OpenAPI 3.0 schema object.
-
-    ``null`` branches become ``nullable``, ``const`` a one-value ``enum``, ``examples`` one
-    ``example``, numeric ``exclusiveMinimum``/``exclusiveMaximum`` their boolean form, and a
-    ``$ref`` with siblings an ``allOf``.
-    """
-    if not isinstance(schema, dict):
-        return schema
-    result: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key in _SCHEMA_MAPS:
-            result[key] = {name: schema_to_30(sub) for name, sub in value.items()}
-        elif key in _SCHEMA_LISTS:
-            result[key] = [schema_to_30(sub) for sub in value]
-        elif key in _SCHEMA_VALUES:
-            result[key] = schema_to_30(value)
-        elif key == "const":
-            result["enum"] = [value]
-        elif key == "examples":
-            if value:
-                result["example"] = value[0]
-        elif key in {"exclusiveMinimum", "exclusiveMaximum"} and not isinstance(value, bool):
-            result[key.replace("exclusive", "").lower()] = value
-            result[key] = True
-        elif key in {"propertyNames", "contentMediaType", "contentEncoding", "$schema"}:
-            continue
-        else:
-            result[key] = value
-    if isinstance(result.get("type"), list):
-        types = [kind for kind in result["type"] if kind != "null"]
-        if len(types) < len(result["type"]):
-            result["nullable"] = True
-        result["type"] = types[0] if len(types) == 1 else types
-    for key in ("anyOf", "oneOf"):
-        branches = result.get(key)
-        if isinstance(branches, list) and {"type": "null"} in branches:
-            kept = [branch for branch in branches if branch != {"type": "null"}]
-            del result[key]
-            result["nullable"] = True
-            if len(kept) == 1:
-                only = kept[0]
-                if "$ref" in only:
-                    result["allOf"] = [only]
-                else:
-                    result = {**only, **result}
-            else:
-                result[key] = kept
-    if "$ref" in result and len(result) > 1:
-        ref = result.pop("$ref")
-        result = {"allOf": [{"$ref": ref}], **result}
-    return result
-
-
-def _media_to_30(content: dict[str, Any]) -> None:
-    for media in content.values():
-        if "schema" in media:
-            media["schema"] = schema_to_30(media["schema"])
-
-
-def to_openapi_30(document: dict[str, Any]) -> dict[str, Any]:
-    """A document FastAPI wrote as OpenAPI 3.1, rewritten as 3.0.3."""
-    document = copy.deepcopy(document)
-    document["openapi"] = OPENAPI_VERSION
-    info = document["info"]
-    summary = info.pop("summary", None)
-    if summary and not info.get("description"):
-        info["description"] = summary
-    components = document.get("components", {})
-    components["schemas"] = {
-        name: schema_to_30(schema) for name, schema in components.get("schemas", {}).items()
-    }
-    for header in components.get("headers", {}).values():
-        header["schema"] = schema_to_30(header["schema"])
-    for path in document["paths"].values():
-        for operation in path.values():
-            for parameter in operation.get("parameters", []):
-                parameter["schema"] = schema_to_30(parameter["schema"])
-            if "requestBody" in operation:
-                _media_to_30(operation["requestBody"].get("content", {}))
-            for response in operation.get("responses", {}).values():
-                _media_to_30(response.get("content", {}))
     return document
