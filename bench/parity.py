@@ -182,7 +182,14 @@ def _run_calls(client: _Client, calls: Calls, app: str) -> None:
     client.sql.pop("warm-up", None)
 
 
-def _difference(phresh: list[str], reference: list[str]) -> str:
+def _words(statement: str) -> str:
+    # Layout is not work: a statement reformatted across lines is the same statement.
+    return " ".join(statement.split())
+
+
+def _difference(phresh_sql: list[str], reference_sql: list[str]) -> str:
+    phresh = [_words(statement) for statement in phresh_sql]
+    reference = [_words(statement) for statement in reference_sql]
     if phresh == reference:
         return "same"
     for index, (left, right) in enumerate(zip(phresh, reference, strict=False)):

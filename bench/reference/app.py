@@ -442,7 +442,7 @@ class ReferenceApp:
             "avg_overall_rating": _average(row["avg_overall_rating"]),
             "min_overall_rating": row["min_overall_rating"],
             "max_overall_rating": row["max_overall_rating"],
-            "stars": {str(star): row[f"stars_{star}"] for star in range(1, 6)},
+            "stars": {str(star): row[f"stars_{star}"] for star in range(6)},
         }
 
     # The offer transitions: one transaction holds everything, the caller's read included,

@@ -11,15 +11,16 @@ prints Phresh's statements when this file needs to follow a change.
 
 # ruff: noqa: S608 - every statement here is built from this module's constants only
 
-# CurrentUser: users/repository.py USER_BY_ID, $1 the token's user id
-USER_BY_ID = """
-SELECT id, username, email, password_hash, is_active, is_superuser, email_verified,
-       created_at, updated_at
-FROM "user" WHERE id = $1
-"""
+# CurrentUser: users/repository.py get_user_by_id (session.get, as SQLAlchemy renders it),
+# $1 the token's user id
+USER_BY_ID = (
+    'SELECT "user".id, "user".username, "user".email, "user".password_hash, '
+    '"user".is_active, "user".is_superuser, "user".email_verified, "user".created_at, '
+    '"user".updated_at \nFROM "user" \nWHERE "user".id = $1::BIGINT'
+)
 
 # users/repository.py get_user_id_by_username: $1 the lower-cased username
-USER_ID_BY_USERNAME = 'SELECT id FROM "user" WHERE username = $1'
+USER_ID_BY_USERNAME = 'SELECT "user".id \nFROM "user" \nWHERE "user".username = $1::VARCHAR'
 
 _CLEANING_COLUMNS = (
     "c.id, u.username AS owner, c.name, c.description, c.cleaning_type, c.price, c.status, "
@@ -133,6 +134,7 @@ SELECT count(*) AS total,
        avg(overall_rating) AS avg_overall_rating,
        min(overall_rating) AS min_overall_rating,
        max(overall_rating) AS max_overall_rating,
+       count(*) FILTER (WHERE overall_rating = 0) AS stars_0,
        count(*) FILTER (WHERE overall_rating = 1) AS stars_1,
        count(*) FILTER (WHERE overall_rating = 2) AS stars_2,
        count(*) FILTER (WHERE overall_rating = 3) AS stars_3,
