@@ -13,7 +13,6 @@ from phresh.cleanings.schemas import (
     CleaningRead,
     CleaningUpdate,
 )
-from phresh.cleanings.service import CleaningPage
 from phresh.db import SessionDep
 from phresh.dependencies import CursorCodecDep
 from phresh.errors import Unauthorized, error_responses
@@ -50,8 +49,7 @@ async def list_cleanings(
     session: SessionDep,
     codec: CursorCodecDep,
 ) -> Page[CleaningRead]:
-    page = await cleaning_service.list_public_cleanings(session, codec, query)
-    return _page(page)
+    return await cleaning_service.list_public_cleanings(session, codec, query)
 
 
 @router.get(
@@ -68,7 +66,7 @@ async def list_my_cleanings(
     cursor: Cursor = None,
     with_count: WithCount = False,
 ) -> Page[CleaningRead]:
-    page = await cleaning_service.list_owned_cleanings(
+    return await cleaning_service.list_owned_cleanings(
         session,
         codec,
         user,
@@ -76,15 +74,6 @@ async def list_my_cleanings(
         cursor=cursor,
         status=status_filter,
         with_count=with_count,
-    )
-    return _page(page)
-
-
-def _page(page: CleaningPage) -> Page[CleaningRead]:
-    return Page[CleaningRead](
-        items=page.items,
-        next_cursor=page.next_cursor,
-        total=page.total,
     )
 
 

@@ -1,8 +1,9 @@
 """Rules about cleanings: who may change what, and when."""
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable
+from typing import Any
 
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phresh.cleanings import repository
@@ -14,16 +15,8 @@ from phresh.cleanings.schemas import (
     CleaningSort,
     CleaningUpdate,
 )
-from phresh.kit.pagination import CursorCodec
+from phresh.kit.pagination import CursorCodec, Page, after_time_key, keyset_page, time_key
 from phresh.models import Cleaning, CleaningStatus, User
-
-
-@dataclass(frozen=True)
-class CleaningPage:
-    items: list[CleaningRead]
-    next_cursor: str | None
-    total: int | None
-
 
 # Once a cleaner has been accepted, the terms they accepted cannot change under them.
 TERMS = frozenset({"price", "cleaning_type"})
@@ -135,52 +128,57 @@ async def list_owned_cleanings(
     cursor: str | None,
     status: CleaningStatus | None,
     with_count: bool,
-) -> CleaningPage:
+) -> Page[CleaningRead]:
     scope = f"mine:{owner.id}:{status or ''}"
-    after = None
-    if cursor is not None:
-        created_at, cleaning_id = codec.decode(scope, cursor)
-        after = (datetime.fromisoformat(created_at), int(cleaning_id))
     rows = await repository.list_owned_cleanings(
-        session, owner.id, limit=limit + 1, after=after, status=status
+        session,
+        owner.id,
+        limit=limit + 1,
+        after=after_time_key(codec, scope, cursor),
+        status=status,
     )
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = codec.encode(scope, [last["created_at"].isoformat(), last["id"]])
     total = (
         await repository.count_owned_cleanings(session, owner.id, status) if with_count else None
     )
-    return CleaningPage(
-        items=[CleaningRead.model_validate(dict(row)) for row in rows[:limit]],
-        next_cursor=next_cursor,
+    return keyset_page(
+        rows,
+        limit=limit,
+        codec=codec,
+        scope=scope,
+        key=lambda row: time_key(row["created_at"], row["id"]),
+        item=_cleaning_read,
         total=total,
     )
 
 
+def _cleaning_read(row: RowMapping) -> CleaningRead:
+    return CleaningRead.model_validate(dict(row))
+
+
 async def list_public_cleanings(
     session: AsyncSession, codec: CursorCodec, query: CleaningListQuery
-) -> CleaningPage:
+) -> Page[CleaningRead]:
     sort = query.effective_sort
     scope = query.cursor_scope()
     after = codec.decode(scope, query.cursor) if query.cursor is not None else None
     rows = await repository.list_public_cleanings(
         session, query, sort=sort, after=after, limit=query.limit + 1
     )
-    next_cursor = None
-    if len(rows) > query.limit:
-        last = rows[query.limit - 1]
-        key: list[object]
-        if sort == CleaningSort.price:
-            key = [str(last["price"]), last["id"]]
-        elif sort == CleaningSort.relevance:
-            key = [last["rank"], last["id"]]
-        else:
-            key = [last["created_at"].isoformat(), last["id"]]
-        next_cursor = codec.encode(scope, key)
     total = await repository.count_public_cleanings(session, query) if query.with_count else None
-    return CleaningPage(
-        items=[CleaningRead.model_validate(dict(row)) for row in rows[: query.limit]],
-        next_cursor=next_cursor,
+    return keyset_page(
+        rows,
+        limit=query.limit,
+        codec=codec,
+        scope=scope,
+        key=_PUBLIC_KEYS[sort],
+        item=_cleaning_read,
         total=total,
     )
+
+
+# The cursor of each order of the public list: the values of its keyset, last row shown.
+_PUBLIC_KEYS: dict[CleaningSort, Callable[[RowMapping], list[Any]]] = {
+    CleaningSort.newest: lambda row: time_key(row["created_at"], row["id"]),
+    CleaningSort.price: lambda row: [str(row["price"]), row["id"]],
+    CleaningSort.relevance: lambda row: [row["rank"], row["id"]],
+}

@@ -56,11 +56,8 @@ async def list_evaluations(
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[EvaluationRead]:
-    rows, next_cursor = await evaluation_service.list_evaluations(
+    return await evaluation_service.list_evaluations(
         session, codec, username, limit=limit, cursor=cursor
-    )
-    return Page[EvaluationRead](
-        items=[EvaluationRead.model_validate(row) for row in rows], next_cursor=next_cursor
     )
 
 

@@ -1,8 +1,5 @@
 """Rating the cleaner: the last step of a cleaning's life."""
 
-from collections.abc import Sequence
-from datetime import datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phresh.cleanings import service as cleaning_service
@@ -12,8 +9,8 @@ from phresh.evaluations.exceptions import (
     CleaningNotAssigned,
     EvaluationNotFound,
 )
-from phresh.evaluations.schemas import EvaluationCreate, EvaluationStats
-from phresh.kit.pagination import CursorCodec
+from phresh.evaluations.schemas import EvaluationCreate, EvaluationRead, EvaluationStats
+from phresh.kit.pagination import CursorCodec, Page, after_time_key, keyset_page, time_key
 from phresh.kit.repository import ConstraintViolation
 from phresh.models import Cleaning, CleaningStatus, Evaluation
 from phresh.offers import service as offer_service
@@ -47,19 +44,20 @@ async def evaluate_cleaning(
 
 async def list_evaluations(
     session: AsyncSession, codec: CursorCodec, username: str, *, limit: int, cursor: str | None
-) -> tuple[Sequence[Evaluation], str | None]:
+) -> Page[EvaluationRead]:
     cleaner_id = await user_service.get_user_id(session, username)
     scope = f"evaluations:{cleaner_id}"
-    after = None
-    if cursor is not None:
-        created_at, cleaning_id = codec.decode(scope, cursor)
-        after = (datetime.fromisoformat(created_at), int(cleaning_id))
-    rows = await repository.list_for_cleaner(session, cleaner_id, limit=limit + 1, after=after)
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = codec.encode(scope, [last.created_at.isoformat(), last.cleaning_id])
-    return rows[:limit], next_cursor
+    rows = await repository.list_for_cleaner(
+        session, cleaner_id, limit=limit + 1, after=after_time_key(codec, scope, cursor)
+    )
+    return keyset_page(
+        rows,
+        limit=limit,
+        codec=codec,
+        scope=scope,
+        key=lambda evaluation: time_key(evaluation.created_at, evaluation.cleaning_id),
+        item=EvaluationRead.model_validate,
+    )
 
 
 async def get_evaluation(session: AsyncSession, username: str, cleaning_id: int) -> Evaluation:

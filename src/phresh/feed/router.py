@@ -24,5 +24,4 @@ async def list_cleaning_feed(
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[FeedItem]:
-    items, next_cursor = await feed_service.list_feed(session, codec, limit=limit, cursor=cursor)
-    return Page[FeedItem](items=items, next_cursor=next_cursor)
+    return await feed_service.list_feed(session, codec, limit=limit, cursor=cursor)

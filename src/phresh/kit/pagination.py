@@ -10,6 +10,8 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -65,9 +67,47 @@ WithCount = Annotated[
 
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Page(BaseModel, Generic[T]):
+    """What every list answers: a page of items, the cursor of the next one, the total."""
+
     items: list[T]
     next_cursor: str | None
     total: int | None = None
+
+
+def keyset_page(
+    rows: Sequence[R],
+    *,
+    limit: int,
+    codec: CursorCodec,
+    scope: str,
+    key: Callable[[R], list[Any]],
+    item: Callable[[R], T],
+    total: int | None = None,
+) -> Page[T]:
+    """A page from up to ``limit + 1`` rows read in keyset order.
+
+    The extra row only says that a next page exists; its cursor is the key of the last row
+    shown, so the next page's query starts right after it.
+    """
+    next_cursor = codec.encode(scope, key(rows[limit - 1])) if len(rows) > limit else None
+    return Page(items=[item(row) for row in rows[:limit]], next_cursor=next_cursor, total=total)
+
+
+# Most lists walk (a timestamp, an id) newest or oldest first.
+TimeKey = tuple[datetime, int]
+
+
+def time_key(at: datetime, row_id: int) -> list[Any]:
+    return [at.isoformat(), row_id]
+
+
+def after_time_key(codec: CursorCodec, scope: str, cursor: str | None) -> TimeKey | None:
+    """The (timestamp, id) a cursor of ``scope`` points after; None for the first page."""
+    if cursor is None:
+        return None
+    at, row_id = codec.decode(scope, cursor)
+    return datetime.fromisoformat(at), int(row_id)

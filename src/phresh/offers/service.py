@@ -10,13 +10,12 @@ concurrent requests on one cleaning are decided one at a time, and the partial u
 index on offer(cleaning_id) WHERE status IN ('accepted', 'completed') backs that up.
 """
 
-from datetime import datetime
-
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phresh.cleanings import service as cleaning_service
 from phresh.cleanings.exceptions import CleaningNotFound
-from phresh.kit.pagination import CursorCodec, Page
+from phresh.kit.pagination import CursorCodec, Page, after_time_key, keyset_page, time_key
 from phresh.kit.repository import ConstraintViolation
 from phresh.models import Cleaning, CleaningStatus, Offer, OfferStatus, User
 from phresh.offers import repository
@@ -59,13 +58,6 @@ async def make_offer(session: AsyncSession, cleaning_id: int, cleaner: User) -> 
         raise AlreadyOffered("You have already made an offer on this cleaning.") from exc
 
 
-def _after(codec: CursorCodec, scope: str, cursor: str | None) -> tuple[datetime, int] | None:
-    if cursor is None:
-        return None
-    at, key = codec.decode(scope, cursor)
-    return datetime.fromisoformat(at), int(key)
-
-
 async def list_offers(
     session: AsyncSession,
     codec: CursorCodec,
@@ -78,16 +70,16 @@ async def list_offers(
     """The offers on one cleaning, oldest first."""
     scope = f"offers:{cleaning.id}"
     offers = await repository.list_offers(
-        session, cleaning.id, limit=limit + 1, after=_after(codec, scope, cursor)
+        session, cleaning.id, limit=limit + 1, after=after_time_key(codec, scope, cursor)
     )
-    next_cursor = None
-    if len(offers) > limit:
-        last = offers[limit - 1]
-        next_cursor = codec.encode(scope, [last.created_at.isoformat(), last.cleaner_id])
     total = await repository.count_offers(session, cleaning.id) if with_count else None
-    return Page[OfferRead](
-        items=[OfferRead.model_validate(offer) for offer in offers[:limit]],
-        next_cursor=next_cursor,
+    return keyset_page(
+        offers,
+        limit=limit,
+        codec=codec,
+        scope=scope,
+        key=lambda offer: time_key(offer.created_at, offer.cleaner_id),
+        item=OfferRead.model_validate,
         total=total,
     )
 
@@ -105,32 +97,40 @@ async def list_my_offers(
     """The caller's offers, any status, newest first, each with its cleaning."""
     scope = f"my-offers:{cleaner.id}:{status or ''}"
     rows = await repository.list_cleaner_offers(
-        session, cleaner.id, status=status, limit=limit + 1, after=_after(codec, scope, cursor)
+        session,
+        cleaner.id,
+        status=status,
+        limit=limit + 1,
+        after=after_time_key(codec, scope, cursor),
     )
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = codec.encode(scope, [last["created_at"].isoformat(), last["cleaning_id"]])
     total = (
         await repository.count_cleaner_offers(session, cleaner.id, status) if with_count else None
     )
-    items = [
-        MyOfferRead(
-            cleaning_id=row["cleaning_id"],
-            status=row["status"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            cleaning=OfferedCleaning(
-                id=row["cleaning_id"],
-                name=row["name"],
-                price=row["price"],
-                status=row["cleaning_status"],
-                owner=row["owner"],
-            ),
-        )
-        for row in rows[:limit]
-    ]
-    return Page[MyOfferRead](items=items, next_cursor=next_cursor, total=total)
+    return keyset_page(
+        rows,
+        limit=limit,
+        codec=codec,
+        scope=scope,
+        key=lambda row: time_key(row["created_at"], row["cleaning_id"]),
+        item=_my_offer,
+        total=total,
+    )
+
+
+def _my_offer(row: RowMapping) -> MyOfferRead:
+    return MyOfferRead(
+        cleaning_id=row["cleaning_id"],
+        status=row["status"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        cleaning=OfferedCleaning(
+            id=row["cleaning_id"],
+            name=row["name"],
+            price=row["price"],
+            status=row["cleaning_status"],
+            owner=row["owner"],
+        ),
+    )
 
 
 async def _offer_of(session: AsyncSession, cleaning: Cleaning, username: str) -> Offer:
