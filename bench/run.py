@@ -1,5 +1,6 @@
-"""The benchmark suite: Phresh against the reference app (raw ASGI + asyncpg, the same SQL)
-and a hello-world ceiling, under wrk, on a dedicated embedded PostgreSQL; then Phresh alone on
+"""The benchmark suite: Phresh against the reference app (raw ASGI + asyncpg, the same SQL),
+the FastAPI floor (the smallest idiomatic FastAPI app doing the same work) and a hello-world
+ceiling, under wrk, on a dedicated embedded PostgreSQL; then Phresh alone on
 growing data. ``make bench`` (full) or ``make bench-quick``; see bench/README.md.
 
     .venv/bin/python -m bench.run [--quick] [--duration S] [--runs N] [--sizes 10000,...]
@@ -63,6 +64,8 @@ COMPARED = {
     "create_cleaning": "POST /cleanings",
     "accept_cycle": "POST offer → accept → cancel (3 requests a round)",
 }
+# The endpoints the FastAPI floor (bench/floor/app.py) answers, measured beside the other two.
+FLOOR_COMPARED = ["get_cleaning", "list_cleanings", "create_cleaning"]
 QUICK_COMPARED = ["get_cleaning", "list_cleanings", "create_cleaning"]
 # With as many workers as cores: the targets' endpoints and the write path (keeps `make bench`
 # near 20 minutes).
@@ -275,9 +278,15 @@ class Bench:
             started.append(phresh)
             reference = servers.start_reference(env, workers, RUN_DIR)
             started.append(reference)
+            floor = None
+            if any(endpoint in FLOOR_COMPARED for endpoint in compared):
+                floor = servers.start_floor(env, workers, RUN_DIR)
+                started.append(floor)
             hello = servers.start_hello(workers, RUN_DIR)
             started.append(hello)
             self.compare_answers(phresh, reference, fixtures)
+            if floor is not None:
+                self.compare_answers(phresh, floor, fixtures, FLOOR_COMPARED)
             endpoints: dict[str, Any] = {}
             for endpoint in compared:
                 log(f"{endpoint} ({COMPARED[endpoint]})")
@@ -285,20 +294,28 @@ class Bench:
                 reset = None
                 if endpoint == "accept_cycle" and plan is not None:
                     reset = functools.partial(reset_accept_plan, prepared, plan)
-                summaries = self.alternate(
-                    [phresh, reference], endpoint, spec, options.duration_s, reset
-                )
+                targets = [phresh, reference]
+                if floor is not None and endpoint in FLOOR_COMPARED:
+                    targets.append(floor)
+                summaries = self.alternate(targets, endpoint, spec, options.duration_s, reset)
                 p, r = summaries["phresh"], summaries["reference"]
                 endpoints[endpoint] = {
                     "label": COMPARED[endpoint],
                     "phresh": asdict(p),
                     "reference": asdict(r),
-                    "ratio": round(p.requests_per_s / r.requests_per_s, 3)
-                    if r.requests_per_s
-                    else 0.0,
-                    "p99_ratio": round(p.p99_ms / r.p99_ms, 3) if r.p99_ms else 0.0,
+                    "ratio": _ratio(p.requests_per_s, r.requests_per_s),
+                    "p99_ratio": _ratio(p.p99_ms, r.p99_ms),
                 }
-                log(f"  => Phresh / reference = {endpoints[endpoint]['ratio']:.2f}x")
+                message = f"  => Phresh / reference = {endpoints[endpoint]['ratio']:.2f}x"
+                f = summaries.get("floor")
+                if f is not None:
+                    endpoints[endpoint]["floor"] = asdict(f)
+                    endpoints[endpoint]["floor_ratio"] = _ratio(p.requests_per_s, f.requests_per_s)
+                    endpoints[endpoint]["floor_reference_ratio"] = _ratio(
+                        f.requests_per_s, r.requests_per_s
+                    )
+                    message += f", Phresh / floor = {endpoints[endpoint]['floor_ratio']:.2f}x"
+                log(message)
             log("hello (HTTP ceiling)")
             hello_spec = load.Load(
                 "get.lua", ["-", str(fixtures.paths["hello"])], THREADS, CONNECTIONS
@@ -326,12 +343,18 @@ class Bench:
         }
 
     def compare_answers(
-        self, phresh: servers.Server, reference: servers.Server, fixtures: Fixtures
+        self,
+        phresh: servers.Server,
+        reference: servers.Server,
+        fixtures: Fixtures,
+        endpoints: list[str] | None = None,
     ) -> None:
-        """The reference must answer what Phresh answers, or the ratios compare different
-        work: the same reads, parsed, must be equal (the feed's "now" aside, nothing varies)."""
+        """The reference (or the floor) must answer what Phresh answers, or the ratios compare
+        different work: the same reads, parsed, must be equal (the feed's "now" aside, nothing
+        varies)."""
         checked = 0
-        for endpoint in ("get_cleaning", "list_cleanings", "search", "feed", "evaluation_stats"):
+        gets = ("get_cleaning", "list_cleanings", "search", "feed", "evaluation_stats")
+        for endpoint in [name for name in gets if endpoints is None or name in endpoints]:
             path = fixtures.paths[endpoint].read_text().splitlines()[0]
             answers = [
                 fetch_json(server.base_url + path, fixtures.token) for server in (phresh, reference)
@@ -339,11 +362,11 @@ class Bench:
             checked += 1
             if answers[0] != answers[1]:
                 self.anomalies.append(
-                    f"reference answers GET {path} differently from Phresh: "
+                    f"{reference.name} answers GET {path} differently from Phresh: "
                     f"{first_difference(answers[0], answers[1])}"
                 )
-                log(f"  !! the reference's answer to {path} differs from Phresh's")
-        log(f"  compared {checked} answers of Phresh and the reference")
+                log(f"  !! the {reference.name}'s answer to {path} differs from Phresh's")
+        log(f"  compared {checked} answers of Phresh and the {reference.name}")
 
     def growth(self, server: data.BenchServer) -> dict[str, Any]:
         options = self.options
@@ -422,6 +445,10 @@ class Bench:
                 times.append(await data.explain_ms(url, sql.SEARCH, [tsquery, fetch], repeat=3))
             return max(times)
         return 0.0
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return round(numerator / denominator, 3) if denominator else 0.0
 
 
 def fetch_json(url: str, token: str) -> Any:
@@ -551,9 +578,13 @@ def parse_options(argv: list[str]) -> Options:
 
 def estimate_s(options: Options) -> float:
     per_figure = options.runs * options.duration_s + options.warmup_s
-    figures = len(options.compared) * 2 + 1
+
+    def targets(endpoints: list[str]) -> int:
+        return sum(3 if name in FLOOR_COMPARED else 2 for name in endpoints) + 1
+
+    figures = targets(options.compared)
     if options.workers2:
-        figures += len([name for name in options.compared if name in WORKERS2_COMPARED]) * 2 + 1
+        figures += targets([name for name in options.compared if name in WORKERS2_COMPARED])
     comparison = figures * per_figure
     growth = (
         len(options.sizes) * len(GROWTH) * (options.growth_runs * options.growth_duration_s + 1)

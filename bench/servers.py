@@ -1,4 +1,5 @@
-"""The servers under test: Phresh (``phresh serve``), the reference app and hello, each a
+"""The servers under test: Phresh (``phresh serve``), the reference app, the FastAPI floor
+and hello, each a
 process group of its own on a free 127.0.0.1 port, with its output in a log file."""
 
 import json
@@ -205,6 +206,19 @@ def start_reference(env: dict[str, str], workers: int, run_dir: Path) -> Server:
     return start(
         "reference",
         _uvicorn("bench.reference.app:create_app", port, workers, factory=True),
+        env=env,
+        ready_path="/api/v1/health/live",
+        workers=workers,
+        run_dir=run_dir,
+        port=port,
+    )
+
+
+def start_floor(env: dict[str, str], workers: int, run_dir: Path) -> Server:
+    port = free_port()
+    return start(
+        "floor",
+        _uvicorn("bench.floor.app:create_app", port, workers, factory=True),
         env=env,
         ready_path="/api/v1/health/live",
         workers=workers,
