@@ -3,14 +3,15 @@
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.types import Message, Receive, Scope, Send
 
 from phresh.config import Settings
-from phresh.kit.repository import fetch_all, fetch_value
-from phresh.models import Cleaning
+from phresh.kit.repository import ConstraintViolation, fetch_all, fetch_value, flush
+from phresh.models import Cleaning, User
 from tests.fixtures.client import BASE_URL
 from tests.fixtures.factories import auth_headers, create_cleaning, create_offer, create_user
 
@@ -185,3 +186,13 @@ async def test_reads_take_no_row_locks(
     assert statements
     locking = [s for s in statements if " FOR UPDATE" in s.upper() or " FOR SHARE" in s.upper()]
     assert locking == []
+
+
+async def test_a_broken_constraint_on_flush_names_the_constraint(session: AsyncSession) -> None:
+    owner = await create_user(session, username="taken")
+    twin = User(username="taken", email="twin@example.com", password_hash=owner.password_hash)
+
+    with pytest.raises(ConstraintViolation) as violation:
+        await flush(session, twin)
+
+    assert violation.value.constraint == "uq_user_username"

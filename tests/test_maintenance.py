@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 
 from phresh import maintenance, migrations, seed
+from phresh.config import to_libpq_url
 from tests.fixtures.database import scratch_database
 
 COUNTS = """
@@ -19,7 +20,7 @@ SELECT (SELECT count(*) FROM "user") AS users, (SELECT count(*) FROM cleaning) A
 
 
 async def _fetchrow(url: str, query: str) -> asyncpg.Record:
-    conn = await asyncpg.connect(maintenance.libpq_url(url))
+    conn = await asyncpg.connect(to_libpq_url(url))
     try:
         row: asyncpg.Record = await conn.fetchrow(query)
         return row
@@ -69,7 +70,7 @@ async def test_the_app_role_reads_and_writes_rows_but_cannot_change_the_schema(
     await asyncio.to_thread(migrations.upgrade, empty_database_url)
     role = f"phresh_app_{secrets.token_hex(3)}"
     await maintenance.create_app_role(empty_database_url, role, password=None)
-    owner = await asyncpg.connect(maintenance.libpq_url(empty_database_url))
+    owner = await asyncpg.connect(to_libpq_url(empty_database_url))
     app = await asyncpg.connect(maintenance.with_user(empty_database_url, role))
     try:
         user_id = await app.fetchval(

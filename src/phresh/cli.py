@@ -28,7 +28,13 @@ import typer
 from pydantic import ValidationError
 
 from phresh import embedded
-from phresh.config import Settings, describe_settings_errors, get_settings, to_async_url
+from phresh.config import (
+    Settings,
+    describe_settings_errors,
+    get_settings,
+    to_async_url,
+    to_libpq_url,
+)
 
 # Alembic, SQLAlchemy (and so phresh.migrations) and uvicorn are imported where they are used:
 # `phresh --help`, or a refusal such as a taken port, does not wait for them to load.
@@ -122,7 +128,7 @@ UNREACHABLE = (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg
 
 
 async def _check_reachable(url: str, connect_timeout_s: float) -> None:
-    dsn = to_async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
+    dsn = to_libpq_url(url)
     conn = await asyncpg.connect(dsn, timeout=connect_timeout_s)
     await conn.close()
 

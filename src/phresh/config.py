@@ -129,6 +129,11 @@ def to_async_url(url: str) -> str:
     return url
 
 
+def to_libpq_url(url: str) -> str:
+    """The same URL as libpq, asyncpg.connect and the PostgreSQL tools take it."""
+    return to_async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
 def describe_settings_errors(error: ValidationError) -> list[str]:
     """One line per invalid setting: its variable and the rule it breaks, never its value."""
     lines = []

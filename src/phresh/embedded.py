@@ -31,6 +31,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import asyncpg
 import psutil
 
+from phresh.config import to_libpq_url
+
 with warnings.catch_warnings():
     # platformdirs warns at import when XDG_RUNTIME_DIR is unset (containers, CI, root
     # shells); the wheel then keeps its lock file under /tmp, which is what we want.
@@ -276,7 +278,7 @@ def with_database(url: str, database: str) -> str:
 
 async def ensure_database(url: str, database: str) -> bool:
     """Create ``database`` on the server behind ``url`` unless it exists. True if created."""
-    conn = await asyncpg.connect(_asyncpg_dsn(url))
+    conn = await asyncpg.connect(to_libpq_url(url))
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
         if exists:
@@ -288,15 +290,11 @@ async def ensure_database(url: str, database: str) -> bool:
 
 
 async def drop_database(url: str, database: str) -> None:
-    conn = await asyncpg.connect(_asyncpg_dsn(url))
+    conn = await asyncpg.connect(to_libpq_url(url))
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{_identifier(database)}" WITH (FORCE)')
     finally:
         await conn.close()
-
-
-def _asyncpg_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 def _identifier(name: str) -> str:

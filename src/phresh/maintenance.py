@@ -14,16 +14,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from phresh.config import to_async_url
+from phresh.config import to_libpq_url
 
 
 class MaintenanceError(Exception):
     pass
-
-
-def libpq_url(url: str) -> str:
-    """The URL as libpq tools take it (no SQLAlchemy driver suffix)."""
-    return to_async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 def _tool(name: str) -> str:
@@ -50,7 +45,7 @@ def backup(url: str, output: Path) -> Path:
     """A compressed, portable dump (custom format) of the whole database."""
     output.parent.mkdir(parents=True, exist_ok=True)
     _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-          f"--file={output}", f"--dbname={libpq_url(url)}"])  # fmt: skip
+          f"--file={output}", f"--dbname={to_libpq_url(url)}"])  # fmt: skip
     return output
 
 
@@ -76,12 +71,12 @@ def restore(url: str, dump: Path) -> None:
             target.writelines(line for line in source if not line.startswith(NEWER_SERVER_SETTINGS))
         _run([_tool("psql"), "--quiet", "--no-psqlrc", "--single-transaction",
               "--set=ON_ERROR_STOP=1", f"--file={script}",
-              f"--dbname={libpq_url(url)}"])  # fmt: skip
+              f"--dbname={to_libpq_url(url)}"])  # fmt: skip
 
 
 def with_user(url: str, user: str, password: str | None = None) -> str:
     """The same server and database, logged in as another role."""
-    parts = urlsplit(libpq_url(url))
+    parts = urlsplit(to_libpq_url(url))
     host = parts.netloc.rsplit("@", 1)[-1]
     credentials = user if password is None else f"{user}:{password}"
     return urlunsplit(parts._replace(netloc=f"{credentials}@{host}"))
@@ -107,7 +102,7 @@ async def create_app_role(url: str, role: str, password: str | None) -> None:
     Migrations keep running as the owner (``phresh db upgrade`` with the owner's URL); the
     API connects as this role, so a bug or an injection cannot drop or alter a table.
     """
-    conn = await asyncpg.connect(libpq_url(url))
+    conn = await asyncpg.connect(to_libpq_url(url))
     try:
         quoted_role = await conn.fetchval("SELECT quote_ident($1)", role)
         database = await conn.fetchval("SELECT quote_ident(current_database())")

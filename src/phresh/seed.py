@@ -13,7 +13,7 @@ import time
 
 import asyncpg
 
-from phresh.config import to_async_url
+from phresh.config import to_libpq_url
 from phresh.users.service import hash_password
 
 DEMO_PASSWORD = "phresh-demo-password"  # noqa: S105 - documented demo credential
@@ -56,10 +56,6 @@ DETAILS = [
     "Parking available on the drive.", "Allergy sufferer: thorough dusting needed.",
     "Mirrors and glass tables to polish.", "Bins need washing out.",
 ]  # fmt: skip
-
-
-def _asyncpg_dsn(url: str) -> str:
-    return to_async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 def _array(values: list[str]) -> str:
@@ -230,7 +226,7 @@ class _Timer:
 async def seed(url: str, *, users: int, cleanings: int, random_seed: int) -> str:
     timer = _Timer()
     password_hash = await hash_password(DEMO_PASSWORD)
-    conn = await asyncpg.connect(_asyncpg_dsn(url))
+    conn = await asyncpg.connect(to_libpq_url(url))
     try:
         # Bulk load: no waiting on the WAL flush, more memory for index builds.
         await conn.execute("SET synchronous_commit = off; SET maintenance_work_mem = '512MB'")

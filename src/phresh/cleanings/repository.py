@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 from phresh.cleanings import search
 from phresh.cleanings.schemas import CleaningListQuery, CleaningSort
 from phresh.kit.repository import SqlBuilder, fetch_all, fetch_one, fetch_value
+from phresh.kit.repository import flush as flush  # re-exported: services save through it
 from phresh.models import Cleaning, CleaningStatus, CleaningType, Offer, OfferStatus
 
 # The API's view of a cleaning (CleaningRead), shared by every plain-SQL read of one.
@@ -149,10 +150,6 @@ async def soft_delete(session: AsyncSession, cleaning: Cleaning, status: Cleanin
         .values(deleted_at=func.now(), status=status)
         .execution_options(synchronize_session=False)
     )
-
-
-async def flush(session: AsyncSession) -> None:
-    await session.flush()
 
 
 async def get_cleaning_for_share(session: AsyncSession, cleaning_id: int) -> Cleaning | None:

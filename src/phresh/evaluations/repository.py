@@ -4,20 +4,15 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import RowMapping, select, tuple_
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from phresh.kit.repository import ConstraintViolation, fetch_one, violated_constraint
+from phresh.kit.repository import fetch_one, flush
 from phresh.models import Evaluation
 
 
 async def insert_evaluation(session: AsyncSession, evaluation: Evaluation) -> Evaluation:
-    session.add(evaluation)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise ConstraintViolation(violated_constraint(exc)) from exc
+    await flush(session, evaluation)
     return evaluation
 
 

@@ -28,6 +28,16 @@ def violated_constraint(exc: IntegrityError) -> str | None:
     return name if isinstance(name, str) else None
 
 
+async def flush(session: AsyncSession, *new: object) -> None:
+    """Add ``new`` objects (if any) and flush; a broken constraint is a ConstraintViolation
+    naming it, for the service to turn into the domain's error."""
+    session.add_all(new)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise ConstraintViolation(violated_constraint(exc)) from exc
+
+
 class SqlBuilder:
     """Plain SQL with named bind parameters, assembled from fixed fragments.
 

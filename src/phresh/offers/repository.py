@@ -4,25 +4,15 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import RowMapping, delete, func, select, tuple_, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from phresh.kit.repository import (
-    ConstraintViolation,
-    SqlBuilder,
-    fetch_all,
-    violated_constraint,
-)
+from phresh.kit.repository import SqlBuilder, fetch_all, flush
 from phresh.models import Offer, OfferStatus
 
 
 async def insert_offer(session: AsyncSession, offer: Offer) -> Offer:
-    session.add(offer)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise ConstraintViolation(violated_constraint(exc)) from exc
+    await flush(session, offer)
     return offer
 
 
@@ -109,10 +99,7 @@ async def count_cleaner_offers(
 
 async def set_status(session: AsyncSession, offer: Offer, status: OfferStatus) -> None:
     offer.status = status
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise ConstraintViolation(violated_constraint(exc)) from exc
+    await flush(session)
 
 
 async def move_others(

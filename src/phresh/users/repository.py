@@ -1,20 +1,15 @@
 """All SQL about users and profiles."""
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from phresh.kit.repository import ConstraintViolation, violated_constraint
+from phresh.kit.repository import flush as flush  # re-exported: services save through it
 from phresh.models import Profile, User
 
 
 async def insert_user(session: AsyncSession, user: User, profile: Profile) -> User:
-    session.add_all([user, profile])
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise ConstraintViolation(violated_constraint(exc)) from exc
+    await flush(session, user, profile)
     return user
 
 
@@ -49,7 +44,3 @@ async def get_profile(session: AsyncSession, user_id: int) -> Profile | None:
 
 async def get_user_id_by_username(session: AsyncSession, username: str) -> int | None:
     return await session.scalar(select(User.id).where(User.username == username.lower()))
-
-
-async def flush(session: AsyncSession) -> None:
-    await session.flush()
