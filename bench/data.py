@@ -27,7 +27,7 @@ from phresh import seed as seeding
 from phresh.auth.service import create_access_token
 from phresh.cleanings import search
 from phresh.cleanings.schemas import CleaningListQuery
-from phresh.config import Settings
+from phresh.config import Settings, to_libpq_url
 from phresh.main import create_app
 from phresh.models import User
 
@@ -69,7 +69,8 @@ def database_name(cleanings: int) -> str:
 
 
 def dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    """The libpq form of ``url``, as asyncpg.connect takes it."""
+    return to_libpq_url(url)
 
 
 def bench_settings(database_url: str) -> Settings:

@@ -125,12 +125,19 @@ async def database_part(url: str, rounds: int, mode: str) -> list[Timing]:
                     filters = CleaningListQuery.model_validate({"q": q, **params})
 
                     async def call(filters: CleaningListQuery = filters) -> None:
+                        # As cleanings.service.list_public_cleanings runs them.
+                        assert filters.q is not None
+                        tsquery = await repository.search_tsquery(session, filters.q)
+                        if tsquery is None:
+                            return
                         sort = filters.effective_sort
                         await repository.list_public_cleanings(
-                            session, filters, sort=sort, after=None, limit=21
+                            session, filters, sort=sort, after=None, limit=21, tsquery=tsquery
                         )
                         if filters.with_count:
-                            await repository.count_public_cleanings(session, filters)
+                            await repository.count_public_cleanings(
+                                session, filters, tsquery=tsquery
+                            )
 
                     slowest, middle = await timed(rounds, call)
                     timings.append((slowest, middle, name, variant))

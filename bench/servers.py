@@ -201,30 +201,26 @@ def _uvicorn(app: str, port: int, workers: int, factory: bool) -> list[str]:
     return [*command, "--factory"] if factory else command
 
 
-def start_reference(env: dict[str, str], workers: int, run_dir: Path) -> Server:
+def _start_factory_app(name: str, env: dict[str, str], workers: int, run_dir: Path) -> Server:
+    """One of the bench's own apps: ``bench.<name>.app:create_app`` under uvicorn."""
     port = free_port()
     return start(
-        "reference",
-        _uvicorn("bench.reference.app:create_app", port, workers, factory=True),
+        name,
+        _uvicorn(f"bench.{name}.app:create_app", port, workers, factory=True),
         env=env,
         ready_path="/api/v1/health/live",
         workers=workers,
         run_dir=run_dir,
         port=port,
     )
+
+
+def start_reference(env: dict[str, str], workers: int, run_dir: Path) -> Server:
+    return _start_factory_app("reference", env, workers, run_dir)
 
 
 def start_floor(env: dict[str, str], workers: int, run_dir: Path) -> Server:
-    port = free_port()
-    return start(
-        "floor",
-        _uvicorn("bench.floor.app:create_app", port, workers, factory=True),
-        env=env,
-        ready_path="/api/v1/health/live",
-        workers=workers,
-        run_dir=run_dir,
-        port=port,
-    )
+    return _start_factory_app("floor", env, workers, run_dir)
 
 
 def start_hello(workers: int, run_dir: Path) -> Server:

@@ -10,7 +10,7 @@ from typer.testing import CliRunner, Result
 
 from phresh import admin, migrations
 from phresh.cli import app
-from phresh.config import get_settings, to_async_url
+from phresh.config import get_settings, to_libpq_url
 from phresh.seed import DEMO_PASSWORD, seed
 from tests.fixtures.database import make_settings, scratch_database
 
@@ -22,12 +22,8 @@ SEEDED_CONTENT = (
 )
 
 
-def plain_dsn(url: str) -> str:
-    return to_async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 async def fetch_one(url: str, query: str) -> asyncpg.Record:
-    conn = await asyncpg.connect(plain_dsn(url))
+    conn = await asyncpg.connect(to_libpq_url(url))
     try:
         row: asyncpg.Record = await conn.fetchrow(query)
     finally:
@@ -36,7 +32,7 @@ async def fetch_one(url: str, query: str) -> asyncpg.Record:
 
 
 async def fetch_all(url: str, query: str) -> list[tuple[object, ...]]:
-    conn = await asyncpg.connect(plain_dsn(url))
+    conn = await asyncpg.connect(to_libpq_url(url))
     try:
         rows = await conn.fetch(query)
     finally:

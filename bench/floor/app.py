@@ -34,7 +34,7 @@ from fastapi.telemetry import TelemetryConfig
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from bench.reference import sql
-from bench.reference.app import CursorCodec
+from bench.reference.app import CursorCodec, token_subject
 
 MAX_ID = 2**63 - 1
 CENT = Decimal("0.01")
@@ -130,15 +130,7 @@ async def get_current_user(
 ) -> asyncpg.Record:
     settings = _settings(request)
     try:
-        claims = jwt.decode(
-            token,
-            settings.jwt_secret,
-            algorithms=["HS256"],
-            audience=settings.audience,
-            issuer=settings.issuer,
-            options={"require": ["exp", "iss", "aud", "sub"]},
-        )
-        user_id = int(claims["sub"])
+        user_id = token_subject(token, settings.jwt_secret, settings.audience, settings.issuer)
     except (jwt.PyJWTError, ValueError) as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Invalid or expired token") from exc
     user: asyncpg.Record | None = await connection.fetchrow(sql.USER_BY_ID, user_id)

@@ -110,6 +110,20 @@ class CursorCodec:
         return values
 
 
+def token_subject(token: str, secret: str, audience: str, issuer: str) -> int:
+    """The user id of a valid access token (HS256, exp, iss, aud, sub required, as Phresh);
+    jwt.PyJWTError or ValueError otherwise."""
+    claims = jwt.decode(
+        token,
+        secret,
+        algorithms=["HS256"],
+        audience=audience,
+        issuer=issuer,
+        options={"require": ["exp", "iss", "aud", "sub"]},
+    )
+    return int(claims["sub"])
+
+
 def cleaning_json(row: Row) -> dict[str, Any]:
     """CleaningRead: the owner by username, the price as a two-decimal string."""
     return {
@@ -298,7 +312,7 @@ class ReferenceApp:
         raise _not_found("not-found", "No such path.")
 
     def _user_id(self, scope: Scope) -> int:
-        """The token's subject, checked exactly as Phresh's read_access_token does."""
+        """The token's subject, checked exactly as Phresh's TokenReader does."""
         token = None
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -309,15 +323,7 @@ class ReferenceApp:
         if token is None:
             raise Problem(401, "unauthorized", "Not authenticated", "Authentication required.")
         try:
-            claims = jwt.decode(
-                token,
-                self.jwt_secret,
-                algorithms=["HS256"],
-                audience=self.audience,
-                issuer=self.issuer,
-                options={"require": ["exp", "iss", "aud", "sub"]},
-            )
-            return int(claims["sub"])
+            return token_subject(token, self.jwt_secret, self.audience, self.issuer)
         except (jwt.PyJWTError, ValueError) as exc:
             raise _unauthorized("The access token is invalid or has expired.") from exc
 

@@ -1,8 +1,8 @@
 """The ``phresh`` command: serve, db ..., seed, create-superuser.
 
 A failure the user can fix (bad settings, a taken port, an unreachable database) ends the
-command with one line on stderr that says what is wrong and what to do, and a non-zero exit
-status; the traceback is printed too only with PHRESH_LOG_LEVEL=DEBUG.
+command with one line on stderr per problem, saying what is wrong and what to do, and a
+non-zero exit status; the traceback is printed too only with PHRESH_LOG_LEVEL=DEBUG.
 """
 
 import asyncio
@@ -27,7 +27,6 @@ import asyncpg
 import typer
 from pydantic import ValidationError
 
-from phresh import embedded
 from phresh.config import (
     Settings,
     describe_settings_errors,
@@ -36,8 +35,10 @@ from phresh.config import (
     to_libpq_url,
 )
 
-# Alembic, SQLAlchemy (and so phresh.migrations) and uvicorn are imported where they are used:
-# `phresh --help`, or a refusal such as a taken port, does not wait for them to load.
+# Alembic, SQLAlchemy (and so phresh.migrations), uvicorn and phresh.embedded are imported
+# where they are used: `phresh --help`, or a refusal such as a taken port, does not wait for
+# them to load, and a server worker (which imports this module for create_served_app) never
+# loads the embedded server's code.
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -155,6 +156,8 @@ def database_url(settings: Settings, *, check: bool = True) -> Iterator[str]:
         typer.echo(f"phresh: using {shown}", err=True)
         yield url
         return
+    from phresh import embedded
+
     data_dir = settings.data_dir.expanduser().resolve()
     typer.echo(f"phresh: starting embedded PostgreSQL in {data_dir}", err=True)
     try:
@@ -250,6 +253,8 @@ def serving_data_dir(settings: Settings, host: str, port: int) -> Iterator[None]
     if settings.database_url is not None:
         yield
         return
+    from phresh import embedded
+
     data_dir = settings.data_dir.expanduser().resolve()
     try:
         with embedded.serving(data_dir, host, port):

@@ -118,12 +118,7 @@ class Settings(BaseSettings):
 
 def to_async_url(url: str) -> str:
     """Accept the URL forms people paste (libpq, psycopg) and use asyncpg."""
-    for prefix in (
-        "postgresql+psycopg://",
-        "postgresql+psycopg2://",
-        "postgres://",
-        "postgresql://",
-    ):
+    for prefix in DATABASE_URL_SCHEMES:
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url[len(prefix) :]
     return url

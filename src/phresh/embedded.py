@@ -6,9 +6,9 @@ server as a system user of its own and opens the data directory's parents to gro
 Any number of phresh processes may use one data directory at once; the server stops when the
 last of them is done. They are counted in ``<data dir>.users.json``, beside the data directory
 (inside it, a file would stop ``initdb`` from creating it): one entry per process, its PID and
-the time it started, kept under an exclusive ``flock``. The wheel has its own list
-(``.handle_pids.json``), of bare PIDs; it is not used here, because a bare PID cannot tell a
-live user from a stranger that was given the PID of a dead one.
+the time it started, kept under an exclusive ``flock``. The wheel keeps a list of its own
+(``.handle_pids.json``, bare PIDs), which it still writes but this module never reads: a bare
+PID cannot tell a live user from a stranger that was given the PID of a dead one.
 """
 
 import fcntl

@@ -78,7 +78,7 @@ FROM (
     SELECT n, {_pick(_array(FIRST_NAMES), "random()")} AS name
     FROM generate_series($1::bigint, $1::bigint + $2::bigint - 1) AS n
 ) AS numbered
-RETURNING id
+RETURNING id, username
 """  # noqa: S608
 
 PROFILES_SQL = """
@@ -113,7 +113,9 @@ ORDER BY r_time DESC
 """  # noqa: S608
 
 # 0-3 offers a cleaning, by new users ($1) other than the owner; statuses follow the
-# cleaning's. A repeated cleaner is skipped (ON CONFLICT), never the first, accepted offer.
+# cleaning's. A repeated cleaner is skipped (ON CONFLICT). The accepted offer (j = 0) is kept
+# because the rows are inserted in the order generate_series yields them, which this
+# statement's plan does but no SQL rule promises.
 OFFERS_SQL = """
 INSERT INTO offer (cleaning_id, cleaner_id, status, created_at, updated_at)
 SELECT c.id,
@@ -240,7 +242,8 @@ async def seed(url: str, *, users: int, cleanings: int, random_seed: int) -> str
                 checks_deferred = await _defer_foreign_key_checks(conn)
             first_number = (await conn.fetchval('SELECT count(*) FROM "user"')) + 1
             rows = await conn.fetch(USERS_SQL, first_number, users, password_hash)
-            user_ids = sorted(row["id"] for row in rows)
+            new_users = sorted((row["id"], row["username"]) for row in rows)
+            user_ids = [user_id for user_id, _ in new_users]
             await conn.execute(PROFILES_SQL, user_ids)
             timer.lap("users")
             # New cleanings are those above the highest id now: a sequence only goes up.
@@ -265,16 +268,12 @@ async def seed(url: str, *, users: int, cleanings: int, random_seed: int) -> str
             evaluations = await conn.fetchval(
                 "SELECT count(*) FROM evaluation WHERE cleaning_id > $1", last_cleaning
             )
-            logins = await conn.fetch(
-                'SELECT username FROM "user" WHERE id = ANY($1::bigint[]) ORDER BY id LIMIT $2',
-                user_ids,
-                DEMO_LOGINS_SHOWN,
-            )
+            logins = [username for _, username in new_users[:DEMO_LOGINS_SHOWN]]
         await conn.execute("ANALYZE")
         timer.lap("analyze")
     finally:
         await conn.close()
-    names = ", ".join(row["username"] for row in logins)
+    names = ", ".join(logins)
     more = ", ..." if users > len(logins) else ""
     return (
         f"seeded {users} users, {cleanings} cleanings, {offers} offers and "

@@ -338,12 +338,9 @@ async def list_public_cleanings(
     sort: CleaningSort,
     after: list[Any] | None,
     limit: int,
+    tsquery: str | None,
 ) -> Sequence[RowMapping]:
-    tsquery = None
-    if filters.q is not None:
-        tsquery = await search_tsquery(session, filters.q)
-        if tsquery is None:
-            return []
+    """A page of the listing; ``tsquery`` is ``search_tsquery`` of ``filters.q``."""
     sql, params = public_list_sql(filters, sort=sort, after=after, limit=limit, tsquery=tsquery)
     return await fetch_all(session, sql, params)
 
@@ -365,12 +362,10 @@ def public_count_sql(
     return sql, query.params
 
 
-async def count_public_cleanings(session: AsyncSession, filters: CleaningListQuery) -> int:
-    tsquery = None
-    if filters.q is not None:
-        tsquery = await search_tsquery(session, filters.q)
-        if tsquery is None:
-            return 0
+async def count_public_cleanings(
+    session: AsyncSession, filters: CleaningListQuery, *, tsquery: str | None
+) -> int:
+    """How many cleanings the listing holds; ``tsquery`` as for ``list_public_cleanings``."""
     sql, params = public_count_sql(filters, tsquery=tsquery)
     count: int = await fetch_value(session, sql, params)
     return count

@@ -27,7 +27,6 @@ from phresh.kit.schemas import (
     SINGLE_LINE,
     InputSchema,
     Schema,
-    refuse_nul,
 )
 from phresh.models.cleaning import CleaningStatus, CleaningType
 
@@ -163,12 +162,9 @@ def _lower(value: object) -> object:
 class CleaningListQuery(BaseModel):
     """Query parameters of ``GET /cleanings``; unknown parameters are a 422, not ignored."""
 
+    # Control characters in any query parameter are refused before this model is built
+    # (kit.query.ParameterGuard).
     model_config = ConfigDict(extra="forbid")
-
-    @field_validator("q", "owner", "cursor", mode="before")
-    @classmethod
-    def _refuse_nul(cls, value: object) -> object:
-        return refuse_nul(value)
 
     cleaning_type: CleaningType | None = None
     min_price: Price | None = None

@@ -161,10 +161,21 @@ async def list_public_cleanings(
     sort = query.effective_sort
     scope = query.cursor_scope()
     after = codec.decode(scope, query.cursor) if query.cursor is not None else None
+    tsquery = None
+    if query.q is not None:
+        # Made once, for the page and the count alike.
+        tsquery = await repository.search_tsquery(session, query.q)
+        if tsquery is None:
+            # Nothing to look up (no word, only stop words): nothing found, no row read.
+            return Page(items=[], next_cursor=None, total=0 if query.with_count else None)
     rows = await repository.list_public_cleanings(
-        session, query, sort=sort, after=after, limit=query.limit + 1
+        session, query, sort=sort, after=after, limit=query.limit + 1, tsquery=tsquery
     )
-    total = await repository.count_public_cleanings(session, query) if query.with_count else None
+    total = (
+        await repository.count_public_cleanings(session, query, tsquery=tsquery)
+        if query.with_count
+        else None
+    )
     return keyset_page(
         rows,
         limit=query.limit,

@@ -32,7 +32,7 @@ from phresh.errors import (
     document_problem,
 )
 from phresh.kit.query import dependants
-from phresh.kit.schemas import SINGLE_LINE_PATTERN
+from phresh.kit.schemas import SINGLE_LINE_PATTERN, without_null
 
 REF_PREFIX = "#/components/schemas/"
 HEADERS: dict[str, dict[str, Any]] = {
@@ -102,22 +102,11 @@ def _complete_operation(operation: dict[str, Any], errors: list[type[AppError]])
 
 def _complete_parameters(operation: dict[str, Any]) -> None:
     for parameter in operation.get("parameters", []):
-        schema = parameter["schema"] = _without_null(parameter["schema"])
+        # A query string cannot carry null.
+        schema = parameter["schema"] = without_null(parameter["schema"])
         # ParameterGuard refuses control characters in every query and path parameter.
         if schema.get("type") == "string" and not {"pattern", "enum", "format"} & schema.keys():
             schema["pattern"] = SINGLE_LINE_PATTERN
-
-
-def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
-    """A parameter's schema without its ``null`` branch: a query string cannot carry null."""
-    branches = schema.get("anyOf")
-    if not isinstance(branches, list):
-        return schema
-    kept = [branch for branch in branches if branch != {"type": "null"}]
-    rest = {key: value for key, value in schema.items() if key != "anyOf"}
-    if len(kept) == 1:
-        return {**kept[0], **rest}
-    return {**rest, "anyOf": kept}
 
 
 def build_openapi(app: FastAPI, *, database: Callable[..., Any]) -> dict[str, Any]:

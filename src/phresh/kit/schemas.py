@@ -24,14 +24,6 @@ _SINGLE_LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _MULTI_LINE_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 
 
-def refuse_nul(value: Any) -> Any:
-    """PostgreSQL text cannot hold U+0000: refuse it here, on the field, as a 422."""
-    if isinstance(value, str) and "\x00" in value:
-        msg = "must not contain NUL (U+0000) characters"
-        raise ValueError(msg)
-    return value
-
-
 def control_character_error(value: str, *, multiline: bool) -> PydanticCustomError | None:
     """The error for the first control character ``value`` may not hold, or None."""
     forbidden = _MULTI_LINE_FORBIDDEN if multiline else _SINGLE_LINE_FORBIDDEN
@@ -84,18 +76,25 @@ SINGLE_LINE = Text()
 MULTI_LINE = Text(multiline=True)
 
 
+def without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` without its ``{"type": "null"}`` branch (a lone other branch inlined)."""
+    branches = schema.get("anyOf")
+    if not isinstance(branches, list):
+        return schema
+    kept = [branch for branch in branches if branch != {"type": "null"}]
+    rest = {key: value for key, value in schema.items() if key != "anyOf"}
+    if len(kept) == 1:
+        return {**kept[0], **rest}
+    return {**rest, "anyOf": kept}
+
+
 def _drop_null(schema: dict[str, Any]) -> None:
     # Left out means "unchanged": the default is no value, not null.
     if schema.get("default", ...) is None:
         del schema["default"]
-    branches = schema.pop("anyOf", None)
-    if branches is None:
-        return
-    kept = [branch for branch in branches if branch != {"type": "null"}]
-    if len(kept) == 1:
-        schema.update(kept[0])
-    else:
-        schema["anyOf"] = kept
+    replaced = without_null(schema)
+    schema.clear()
+    schema.update(replaced)
 
 
 # For a field of a partial update that may be left out but not set to null (the model
