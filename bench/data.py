@@ -13,7 +13,7 @@ import inspect
 import json
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,20 @@ def bench_settings(database_url: str) -> Settings:
 
 
 def mint_token(settings: Settings, user_id: int) -> str:
-    return create_access_token(settings, User(id=user_id)).access_token
+    # A token names its user by id only; the rest of the row does not go into it.
+    now = datetime.now(UTC)
+    user = User(
+        id=user_id,
+        username="bench",
+        email="bench@example.com",
+        password_hash="",
+        is_active=True,
+        is_superuser=False,
+        email_verified=False,
+        created_at=now,
+        updated_at=now,
+    )
+    return create_access_token(settings, user).access_token
 
 
 class BenchServer:
@@ -253,6 +266,7 @@ async def deep_cursor(
         )
     finally:
         await conn.close()
+    assert row is not None, "the bench database has no open cleaning"
     created_at: datetime = row["created_at"]
     codec = create_app(settings).state.cursor_codec
     scope = CleaningListQuery(limit=limit).cursor_scope()

@@ -7,7 +7,8 @@ What is timed is this process's CPU (``time.process_time``) over the requests: t
 Python work plus asyncpg's, without uvicorn, httptools, wrk or PostgreSQL. Rounds alternate
 the apps; each figure is the median of the rounds.
 
-    .venv/bin/python -m bench.inprocess [--seconds 1.5] [--rounds 3] [--profile floor]
+    .venv/bin/python -m bench.inprocess [--seconds 1.5] [--rounds 3]
+        [--profile floor [--profile-endpoint list_cleanings]]
 """
 
 import argparse
@@ -173,7 +174,6 @@ async def measure(options: argparse.Namespace, url: str, token: str, ids: list[i
         log_level="WARNING",
         migrate_on_start=False,
         db_pool_size=POOL_SIZE,
-        db_max_overflow=0,
     )
     apps: dict[str, App] = {
         "phresh": create_phresh(settings),
@@ -189,7 +189,9 @@ async def measure(options: argparse.Namespace, url: str, token: str, ids: list[i
     try:
         raw = token.encode()
         if options.profile:
-            return await profile(apps[options.profile], lifespans[options.profile], raw, ids)
+            lifespan = lifespans[options.profile]
+            endpoint = options.profile_endpoint
+            return await profile(apps[options.profile], lifespan, raw, ids, endpoint)
         for endpoint in ENDPOINTS:
             requests = requests_for(endpoint, ids)
             per_app: dict[str, list[float]] = {name: [] for name in apps}
@@ -210,9 +212,9 @@ async def measure(options: argparse.Namespace, url: str, token: str, ids: list[i
     return results
 
 
-async def profile(app: App, lifespan: Lifespan, token: bytes, ids: list[int]) -> str:
-    """cProfile of GET /cleanings/{id}: where the CPU goes, by package and by function."""
-    requests = requests_for("get_cleaning", ids)
+async def profile(app: App, lifespan: Lifespan, token: bytes, ids: list[int], endpoint: str) -> str:
+    """cProfile of one endpoint: where the CPU goes, by package and by function."""
+    requests = requests_for(endpoint, ids)
     await run_for(app, lifespan.state, token, requests, 0.3)
     profiler = cProfile.Profile()
     profiler.enable()
@@ -274,7 +276,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile",
         choices=["phresh", "floor", "reference"],
-        help="Instead: profile one app on GET /cleanings/{id} (cProfile).",
+        help="Instead: profile one app on one endpoint (cProfile).",
+    )
+    parser.add_argument(
+        "--profile-endpoint",
+        choices=list(ENDPOINTS),
+        default="get_cleaning",
+        help="The endpoint --profile measures (default: get_cleaning).",
     )
     options = parser.parse_args(argv)
     began = time.monotonic()

@@ -211,7 +211,7 @@ def check(
     """Phresh first (which also tells whether its reads use a transaction), then the
     reference set up to match, each with one database connection."""
     parity_dir = run_dir / "parity"
-    env = {**env, "PHRESH_DB_POOL_SIZE": "1", "PHRESH_DB_MAX_OVERFLOW": "0"}
+    env = {**env, "PHRESH_DB_POOL_SIZE": "1"}
     asyncio.run(set_statement_log(dsn, on=True))
     try:
         phresh = servers.start_phresh(env, 1, parity_dir)

@@ -26,10 +26,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from pydantic import ValidationError
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from bench import data, servers
 from bench.run import RUN_DIR
@@ -114,12 +113,11 @@ async def timed(rounds: int, call: Callable[[], Any]) -> tuple[float, float]:
 
 
 async def database_part(url: str, rounds: int, mode: str) -> list[Timing]:
-    engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
     timings: list[Timing] = []
     try:
-        async with engine.connect() as conn:
-            await conn.execute(text(f"SET plan_cache_mode = {mode}"))
-            session = AsyncSession(bind=conn)
+        async with pool.acquire() as connection:
+            await connection.execute(f"SET plan_cache_mode = {mode}")
             for name, q in cases().items():
                 for variant, params in variants():
                     filters = CleaningListQuery.model_validate({"q": q, **params})
@@ -127,23 +125,22 @@ async def database_part(url: str, rounds: int, mode: str) -> list[Timing]:
                     async def call(filters: CleaningListQuery = filters) -> None:
                         # As cleanings.service.list_public_cleanings runs them.
                         assert filters.q is not None
-                        tsquery = await repository.search_tsquery(session, filters.q)
+                        tsquery = await repository.search_tsquery(connection, filters.q)
                         if tsquery is None:
                             return
                         sort = filters.effective_sort
                         await repository.list_public_cleanings(
-                            session, filters, sort=sort, after=None, limit=21, tsquery=tsquery
+                            connection, filters, sort=sort, after=None, limit=21, tsquery=tsquery
                         )
                         if filters.with_count:
                             await repository.count_public_cleanings(
-                                session, filters, tsquery=tsquery
+                                connection, filters, tsquery=tsquery
                             )
 
                     slowest, middle = await timed(rounds, call)
                     timings.append((slowest, middle, name, variant))
-            await session.close()
     finally:
-        await engine.dispose()
+        await pool.close()
     return timings
 
 

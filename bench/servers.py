@@ -87,7 +87,6 @@ def server_env(database_url: str, jwt_secret: str, workers: int, pool_size: int)
         PHRESH_WORKERS=str(workers),
         # Per worker: with N workers, N x pool_size connections in all (32 = wrk's -c).
         PHRESH_DB_POOL_SIZE=str(pool_size),
-        PHRESH_DB_MAX_OVERFLOW="0",
         PYTHONDONTWRITEBYTECODE="1",
     )
     return env

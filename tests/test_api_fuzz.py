@@ -7,7 +7,7 @@ the example counts are small, so it stays within about a minute.
 
 The app runs as served (``create_app`` with its own pool, a transaction per request);
 Schemathesis drives it over ASGI in its own event loop. The rows it creates are committed
-and truncated afterwards (``live_engine``). Requests carry a bearer token of a real user
+and truncated afterwards (``live_pool``). Requests carry a bearer token of a real user
 who owns cleanings, has offered on another's and has been evaluated, so ids exist.
 """
 
@@ -20,9 +20,9 @@ import schemathesis
 from fastapi import FastAPI
 from hypothesis import strategies as st
 from schemathesis import Case
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from phresh.config import Settings
+from phresh.db import Pool
 from phresh.main import create_app
 from phresh.models import CleaningStatus, OfferStatus
 from tests.fixtures.database import make_settings
@@ -51,21 +51,20 @@ KNOWN: dict[str, list[Any]] = {}
 
 
 @pytest.fixture
-async def fuzz_headers(live_engine: AsyncEngine, settings: Settings) -> dict[str, str]:
+async def fuzz_headers(live_pool: Pool, settings: Settings) -> dict[str, str]:
     """The bearer token of a user with something of everything: committed rows."""
-    async with AsyncSession(live_engine, expire_on_commit=False) as session:
-        caller = await create_user(session, username="fuzz_caller")
-        other = await create_user(session, username="fuzz_other")
+    async with live_pool.acquire() as connection, connection.transaction():
+        caller = await create_user(connection, username="fuzz_caller")
+        other = await create_user(connection, username="fuzz_other")
         for name in ("Kitchen deep clean", "Windows"):
-            own = await create_cleaning(session, owner=caller, name=name)
-            await create_offer(session, cleaning=own, cleaner=other)
-        theirs = await create_cleaning(session, owner=other, status=CleaningStatus.completed)
+            own = await create_cleaning(connection, owner=caller, name=name)
+            await create_offer(connection, cleaning=own, cleaner=other)
+        theirs = await create_cleaning(connection, owner=other, status=CleaningStatus.completed)
         offer = await create_offer(
-            session, cleaning=theirs, cleaner=caller, status=OfferStatus.completed
+            connection, cleaning=theirs, cleaner=caller, status=OfferStatus.completed
         )
-        await create_evaluation(session, offer=offer)
-        open_theirs = await create_cleaning(session, owner=other, name="Spring clean")
-        await session.commit()
+        await create_evaluation(connection, offer=offer)
+        open_theirs = await create_cleaning(connection, owner=other, name="Spring clean")
     KNOWN.clear()
     KNOWN["cleaning_id"] = [own.id, theirs.id, open_theirs.id]
     KNOWN["username"] = [caller.username, other.username]

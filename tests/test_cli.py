@@ -25,7 +25,8 @@ SEEDED_CONTENT = (
 async def fetch_one(url: str, query: str) -> asyncpg.Record:
     conn = await asyncpg.connect(to_libpq_url(url))
     try:
-        row: asyncpg.Record = await conn.fetchrow(query)
+        row = await conn.fetchrow(query)
+        assert row is not None
     finally:
         await conn.close()
     return row

@@ -1,12 +1,13 @@
 import logging
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, field_validator
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from phresh.config import Settings
+from phresh.db import Connection
 from phresh.errors import NotFound
 from phresh.main import create_app
 from tests.fixtures.client import BASE_URL
@@ -165,6 +166,88 @@ async def test_unsafe_incoming_request_id_is_replaced(
     assert response.headers["x-request-id"]
 
 
+# --- database errors: by SQLSTATE, and the socket's own errors ----------------------------
+
+SQL_SECRET = "duplicate key value violates unique constraint: (email)=(ada@example.com)"
+
+
+def add_raising_route(app: FastAPI, error: BaseException) -> None:
+    async def query() -> None:
+        raise error
+
+    app.add_api_route("/api/v1/query", query, methods=["GET"])
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "slug"),
+    [
+        (asyncpg.exceptions.QueryCanceledError("statement timeout"), 503, "unavailable"),
+        (asyncpg.exceptions.LockNotAvailableError("lock timeout"), 503, "unavailable"),
+        (asyncpg.exceptions.SerializationError("could not serialize"), 503, "unavailable"),
+        (asyncpg.exceptions.DeadlockDetectedError("deadlock detected"), 503, "unavailable"),
+        (asyncpg.ConnectionDoesNotExistError("closed mid-operation"), 503, "unavailable"),
+        (asyncpg.exceptions.ConnectionFailureError("connection failure"), 503, "unavailable"),
+        (asyncpg.exceptions.TooManyConnectionsError("too many clients"), 503, "unavailable"),
+        (asyncpg.exceptions.AdminShutdownError("terminating connection"), 503, "unavailable"),
+        (asyncpg.exceptions.CannotConnectNowError("starting up"), 503, "unavailable"),
+        (ConnectionRefusedError(111, "Connection refused"), 503, "unavailable"),
+        (ConnectionResetError(104, "Connection reset by peer"), 503, "unavailable"),
+        (FileNotFoundError(2, "No such file: /tmp/.s.PGSQL.5432"), 503, "unavailable"),
+        (TimeoutError(), 503, "unavailable"),
+        (asyncpg.exceptions.CharacterNotInRepertoireError("0x00"), 422, "validation"),
+        (asyncpg.exceptions.UntranslatableCharacterError("no equivalent"), 422, "validation"),
+        (asyncpg.exceptions.UniqueViolationError(SQL_SECRET), 500, "internal"),
+        (asyncpg.exceptions.UndefinedTableError(SQL_SECRET), 500, "internal"),
+        (asyncpg.exceptions.PostgresError(SQL_SECRET), 500, "internal"),
+    ],
+    ids=[
+        "statement-timeout-57014",
+        "lock-timeout-55P03",
+        "serialization-40001",
+        "deadlock-40P01",
+        "connection-gone-08003",
+        "connection-failure-08006",
+        "too-many-connections-53300",
+        "admin-shutdown-57P01",
+        "starting-up-57P03",
+        "connection-refused",
+        "connection-reset",
+        "socket-missing",
+        "pool-acquire-timeout",
+        "nul-byte-22021",
+        "untranslatable-22P05",
+        "unique-violation-unhandled",
+        "undefined-table",
+        "no-sqlstate",
+    ],
+)
+async def test_a_database_error_maps_to_one_status(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    caplog: pytest.LogCaptureFixture,
+    error: BaseException,
+    status: int,
+    slug: str,
+) -> None:
+    add_raising_route(app, error)
+
+    with caplog.at_level(logging.INFO):
+        response = await client.get("/query")
+
+    assert response.status_code == status
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["type"] == f"urn:phresh:problem:{slug}"
+    # Only a 503 asks the client to come back; a 500 or 422 would fail the same way again.
+    assert ("retry-after" in response.headers) == (status == 503)
+    if status == 503:
+        assert response.headers["retry-after"] == "1"
+        sqlstate = getattr(error, "sqlstate", None) or "-"
+        assert f"error={type(error).__name__} sqlstate={sqlstate}" in caplog.text
+    # The database's message may quote a row: it reaches neither the client nor the log.
+    assert "ada@example.com" not in response.text
+    assert "ada@example.com" not in caplog.text
+
+
 # --- hostile and malformed input: a 4xx, never a 500 -------------------------------------
 
 REFUSING_URL = "postgresql://postgres@127.0.0.1:1/x"
@@ -192,14 +275,14 @@ REFUSING_URL = "postgresql://postgres@127.0.0.1:1/x"
 )
 async def test_nul_character_in_a_json_field_is_422_not_500(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     method: str,
     path: str,
     payload: dict[str, str],
 ) -> None:
-    user = await create_user(session)
-    cleaning = await create_cleaning(session, owner=user)
+    user = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=user)
 
     response = await client.request(
         method,
@@ -220,9 +303,9 @@ async def test_nul_character_in_a_login_name_is_401_not_500(client: httpx.AsyncC
 
 
 async def test_nul_character_in_a_profile_path_is_4xx_not_500(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
 
     response = await client.get("/profiles/ada%00", headers=auth_headers(settings, user))
 
@@ -247,10 +330,10 @@ async def test_refused_database_connection_is_503_with_retry_after(settings: Set
 
 
 async def test_explicit_null_in_a_patch_names_the_field(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner)
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner)
 
     response = await client.patch(
         f"/cleanings/{cleaning.id}", json={"price": None}, headers=auth_headers(settings, owner)
@@ -270,9 +353,9 @@ async def test_malformed_json_body_is_reported_on_the_body(client: httpx.AsyncCl
 
 
 async def test_a_body_that_cannot_be_read_is_a_documented_400(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
 
     response = await client.post(
         "/cleanings",
@@ -296,10 +379,10 @@ async def test_non_ascii_request_id_is_not_echoed_altered(client: httpx.AsyncCli
 
 
 async def test_405_allow_lists_every_method_of_the_path(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner)
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner)
 
     response = await client.put(f"/cleanings/{cleaning.id}", headers=auth_headers(settings, owner))
 
@@ -366,12 +449,12 @@ async def test_length_errors_count_characters(client: httpx.AsyncClient) -> None
 )
 async def test_a_rule_over_several_parameters_names_the_one_to_change(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     params: dict[str, str],
     field: str,
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
 
     response = await client.get("/cleanings", params=params, headers=auth_headers(settings, user))
 
@@ -397,14 +480,14 @@ async def test_a_rule_over_several_parameters_names_the_one_to_change(
 )
 async def test_an_unknown_query_parameter_is_a_422_naming_it(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     method: str,
     path: str,
     params: dict[str, str],
     unknown: str,
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
 
     response = await client.request(
         method,
@@ -421,9 +504,9 @@ async def test_an_unknown_query_parameter_is_a_422_naming_it(
 
 
 async def test_declared_query_parameters_are_still_accepted(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
     headers = auth_headers(settings, user)
 
     mine = await client.get(
@@ -471,15 +554,15 @@ async def test_declared_query_parameters_are_still_accepted(
 )
 async def test_a_control_character_in_text_is_a_422_naming_the_field(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     method: str,
     path: str,
     payload: dict[str, str],
     field: str,
 ) -> None:
-    user = await create_user(session)
-    cleaning = await create_cleaning(session, owner=user)
+    user = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=user)
 
     response = await client.request(
         method,
@@ -494,9 +577,9 @@ async def test_a_control_character_in_text_is_a_422_naming_the_field(
 
 
 async def test_long_text_keeps_its_line_breaks_and_tabs(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
     headers = auth_headers(settings, user)
     description = "Kitchen:\r\n\t- oven\n\t- windows"
 
@@ -525,13 +608,13 @@ async def test_long_text_keeps_its_line_breaks_and_tabs(
 )
 async def test_a_control_character_in_a_parameter_is_a_422_naming_it(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     path: str,
     params: dict[str, str],
     field: str,
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
 
     response = await client.get(path, params=params, headers=auth_headers(settings, user))
 

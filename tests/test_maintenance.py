@@ -22,7 +22,8 @@ SELECT (SELECT count(*) FROM "user") AS users, (SELECT count(*) FROM cleaning) A
 async def _fetchrow(url: str, query: str) -> asyncpg.Record:
     conn = await asyncpg.connect(to_libpq_url(url))
     try:
-        row: asyncpg.Record = await conn.fetchrow(query)
+        row = await conn.fetchrow(query)
+        assert row is not None
         return row
     finally:
         await conn.close()

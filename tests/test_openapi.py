@@ -14,9 +14,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from openapi_spec_validator import OpenAPIV31SpecValidator
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from phresh.config import Settings
+from phresh.db import Connection
 from phresh.errors import PROBLEM_JSON, AppError, problem_type
 from phresh.kit.query import dependants
 from phresh.main import create_app
@@ -347,9 +347,9 @@ async def price_answer(
 
 
 async def test_the_server_takes_exactly_the_documented_prices(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    headers = auth_headers(settings, await create_user(session))
+    headers = auth_headers(settings, await create_user(connection))
 
     assert await price_answer(client, headers, "25.5") == (201, "25.50")
     assert await price_answer(client, headers, 25.5) == (201, "25.50")
@@ -361,14 +361,14 @@ async def test_the_server_takes_exactly_the_documented_prices(
 
 
 async def test_ratings_take_whole_numbers_as_the_schema_says(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, document: dict[str, Any]
+    client: httpx.AsyncClient, connection: Connection, settings: Settings, document: dict[str, Any]
 ) -> None:
     rating = schema_of(document, "EvaluationCreate")["properties"]["overall_rating"]
     assert rating["type"] == "integer"
-    owner = await create_user(session)
-    cleaner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.assigned)
-    await create_offer(session, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.accepted)
+    owner = await create_user(connection)
+    cleaner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner, status=CleaningStatus.assigned)
+    await create_offer(connection, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.accepted)
     headers = auth_headers(settings, owner)
     url = f"/cleanings/{cleaning.id}/evaluation"
 

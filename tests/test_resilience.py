@@ -1,28 +1,27 @@
 """A database that drops connections, restarts, times out or refuses input: the answers.
 
-A dead connection fails at most the request that found it (503 with Retry-After), is thrown
-away, and the next request succeeds. Every way the code reaches PostgreSQL is tried: the
-current-user lookup (ORM), plain-SQL reads and inserts, ORM units of work, logins and the
-readiness check (the engine directly).
+A dead connection never makes a 500. The pool replaces a connection it knows to be closed
+when it is next acquired, so often no request fails at all; a request that does meet a
+dead connection answers 503 with Retry-After, the pool throws that connection away, and the
+next request succeeds. Every way the code reaches PostgreSQL is tried: the current-user
+lookup, reads (autocommit), inserts and updates (in a transaction), logins and the
+readiness check (which acquires from the pool itself).
 """
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import httpx
 import pytest
 from fastapi import FastAPI, Query
-from sqlalchemy import func, literal, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from phresh import embedded, migrations
-from phresh.db import SessionDep, create_engine
-from phresh.kit.repository import fetch_value
+from phresh.db import ConnectionDep, Pool, create_pool
 from phresh.main import create_app
-from phresh.models import Cleaning, User
+from phresh.models import User
 from tests.fixtures.client import BASE_URL
 from tests.fixtures.database import make_settings
 from tests.fixtures.factories import DEFAULT_PASSWORD, auth_headers, create_cleaning, create_user
@@ -33,22 +32,22 @@ Call = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
 
 
 def calls(user: User, cleaning_id: int, headers: dict[str, str]) -> dict[str, Call]:
-    """One request for each way the code reaches the database, with the status it expects."""
+    """One request for each way the code reaches the database."""
 
     async def current_user(client: httpx.AsyncClient) -> httpx.Response:
         return await client.get("/users/me", headers=headers)
 
-    async def plain_sql_read(client: httpx.AsyncClient) -> httpx.Response:
+    async def read_one(client: httpx.AsyncClient) -> httpx.Response:
         return await client.get(f"/cleanings/{cleaning_id}", headers=headers)
 
-    async def plain_sql_list(client: httpx.AsyncClient) -> httpx.Response:
+    async def search(client: httpx.AsyncClient) -> httpx.Response:
         return await client.get("/cleanings", params={"q": "attic"}, headers=headers)
 
-    async def plain_sql_insert(client: httpx.AsyncClient) -> httpx.Response:
+    async def insert(client: httpx.AsyncClient) -> httpx.Response:
         body = {"name": "Shed", "price": "12.00"}
         return await client.post("/cleanings", json=body, headers=headers)
 
-    async def orm_unit_of_work(client: httpx.AsyncClient) -> httpx.Response:
+    async def update(client: httpx.AsyncClient) -> httpx.Response:
         return await client.patch(
             f"/cleanings/{cleaning_id}", json={"name": "Attic"}, headers=headers
         )
@@ -62,24 +61,16 @@ def calls(user: User, cleaning_id: int, headers: dict[str, str]) -> dict[str, Ca
 
     return {
         "current_user": current_user,
-        "plain_sql_read": plain_sql_read,
-        "plain_sql_list": plain_sql_list,
-        "plain_sql_insert": plain_sql_insert,
-        "orm_unit_of_work": orm_unit_of_work,
+        "read_one": read_one,
+        "search": search,
+        "insert": insert,
+        "update": update,
         "login": login,
         "readiness": readiness,
     }
 
 
-WAYS = [
-    "current_user",
-    "plain_sql_read",
-    "plain_sql_list",
-    "plain_sql_insert",
-    "orm_unit_of_work",
-    "login",
-    "readiness",
-]
+WAYS = ["current_user", "read_one", "search", "insert", "update", "login", "readiness"]
 
 
 def assert_ok(response: httpx.Response) -> None:
@@ -92,55 +83,72 @@ def assert_retry_later(response: httpx.Response) -> None:
     assert response.headers["retry-after"] == "1"
 
 
-async def app_backends(engine: AsyncEngine, exclude: set[int]) -> set[int]:
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            text(
-                "SELECT pid FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        )
-        return {pid for (pid,) in rows} - exclude
+def assert_ok_or_retry_later(response: httpx.Response) -> None:
+    if response.status_code == 503:
+        assert_retry_later(response)
+    else:
+        assert_ok(response)
 
 
-async def terminate(engine: AsyncEngine, pids: set[int]) -> None:
-    async with engine.connect() as connection:
-        for pid in pids:
-            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+async def committed_user_and_cleaning(pool: Pool) -> tuple[User, int]:
+    async with pool.acquire() as setup, setup.transaction():
+        user = await create_user(setup)
+        cleaning = await create_cleaning(setup, owner=user, name="Attic")
+    return user, cleaning.id
 
 
-@pytest.mark.parametrize("way", WAYS)
-async def test_a_terminated_connection_fails_one_request_then_the_pool_recovers(
-    live_engine: AsyncEngine, way: str
-) -> None:
-    async with AsyncSession(live_engine, expire_on_commit=False) as session, session.begin():
-        user = await create_user(session)
-        cleaning = await create_cleaning(session, owner=user, name="Attic")
-    before = await app_backends(live_engine, exclude=set())
-    settings = make_settings(str(live_engine.url.render_as_string(hide_password=False)))
-    app = create_app(settings)
-    headers = auth_headers(settings, user)
-    requests = calls(user, cleaning.id, headers)
+async def backends(pool: Pool) -> set[int]:
+    """Every other session on the test database (the caller's own excepted)."""
+    rows = await pool.fetch(
+        "SELECT pid FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    return {row["pid"] for row in rows}
+
+
+async def terminate(pool: Pool, pids: set[int]) -> None:
+    await pool.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", pids)
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-            # Several connections in the pool, all idle, then all killed.
-            warm = await asyncio.gather(*(requests[name](client) for name in WAYS))
-            pids = await app_backends(live_engine, exclude=before)
-            await terminate(live_engine, pids)
+            yield client
 
-            first = await requests[way](client)
-            after = {name: await requests[name](client) for name in WAYS}
+
+@pytest.mark.parametrize("way", WAYS)
+async def test_a_terminated_connection_fails_at_most_one_request_then_the_pool_recovers(
+    live_pool: Pool, database_url: str, way: str
+) -> None:
+    user, cleaning_id = await committed_user_and_cleaning(live_pool)
+    before = await backends(live_pool)
+    settings = make_settings(database_url)
+    requests = calls(user, cleaning_id, auth_headers(settings, user))
+    async with serving(create_app(settings)) as client:
+        # Several connections in the pool, all idle, then all killed.
+        warm = await asyncio.gather(*(requests[name](client) for name in WAYS))
+        pids = await backends(live_pool) - before
+        await terminate(live_pool, pids)
+
+        first = await requests[way](client)
+        after = {name: await requests[name](client) for name in WAYS}
+        # The pool opened new sessions for them: the killed ones are gone for good.
+        remaining = await backends(live_pool) & pids
 
     for response in warm:
         assert_ok(response)
-    assert pids
-    assert_retry_later(first)
+    assert len(pids) > 1
+    # The pool may have seen the connection close and replaced it (no request fails), or
+    # the request met the dead connection: 503 with Retry-After, never a 500.
+    assert_ok_or_retry_later(first)
     for response in after.values():
         assert_ok(response)
+    assert remaining == set()
 
 
-async def test_after_a_restart_a_dead_connection_fails_one_request_and_service_resumes(
+async def test_after_a_restart_a_dead_connection_fails_at_most_one_request_and_service_resumes(
     short_tmp_dir: Path,
 ) -> None:
     pgdata = short_tmp_dir / "pgdata"
@@ -149,108 +157,121 @@ async def test_after_a_restart_a_dead_connection_fails_one_request_and_service_r
         url = embedded.database_url(server, "postgres")
         await migrations.upgrade_async(url)
         settings = make_settings(url)
-        setup_engine = create_engine(settings)
-        setup = AsyncSession(setup_engine, expire_on_commit=False)
-        async with setup as session, session.begin():
-            user = await create_user(session)
-            cleaning = await create_cleaning(session, owner=user, name="Attic")
-        await setup_engine.dispose()
-        requests = calls(user, cleaning.id, auth_headers(settings, user))
-        app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-                warm = await asyncio.gather(*(requests[name](client) for name in WAYS))
-                await asyncio.to_thread(embedded.stop_server, server)
-                down = await requests["current_user"](client)
-                server = await asyncio.to_thread(embedded.start_server, pgdata)
-                first_round = {name: await requests[name](client) for name in WAYS}
-                second_round = {name: await requests[name](client) for name in WAYS}
+        setup_pool = await create_pool(settings)
+        try:
+            user, cleaning_id = await committed_user_and_cleaning(setup_pool)
+        finally:
+            await setup_pool.close()
+        requests = calls(user, cleaning_id, auth_headers(settings, user))
+        async with serving(create_app(settings)) as client:
+            warm = await asyncio.gather(*(requests[name](client) for name in WAYS))
+            await asyncio.to_thread(embedded.stop_server, server)
+            down = {name: await requests[name](client) for name in WAYS}
+            server = await asyncio.to_thread(embedded.start_server, pgdata)
+            first_round = {name: await requests[name](client) for name in WAYS}
+            second_round = {name: await requests[name](client) for name in WAYS}
     finally:
         await asyncio.to_thread(embedded.stop_server, server)
 
     for response in warm:
         assert_ok(response)
-    assert_retry_later(down)
-    # The first request after the restart may meet a connection to the old server: that one
-    # request answers 503 and the pool throws every connection of the old server away.
+    # While the server is down every request says so, and asks to be retried.
+    for response in down.values():
+        assert_retry_later(response)
+    # The first requests after the restart may meet a connection to the old server: at most
+    # one answers 503, and the pool throws every connection of the old server away.
     statuses = {name: response.status_code for name, response in first_round.items()}
     assert sum(status == 503 for status in statuses.values()) <= 1, statuses
     for response in first_round.values():
-        if response.status_code == 503:
-            assert_retry_later(response)
-        else:
-            assert_ok(response)
+        assert_ok_or_retry_later(response)
     for response in second_round.values():
         assert_ok(response)
 
 
-# Each failure the database can answer with, provoked on purpose through each way the code
-# sends SQL: the ORM's statement API and plain SQL text, both on the request's session.
-FAILURES: dict[str, tuple[str, Any]] = {
-    "statement_timeout": (
-        "SELECT 1 FROM pg_sleep(1)",
-        select(literal(1)).select_from(func.pg_sleep(1).table_valued()),
-    ),
-    "lock_timeout": ("SELECT count(*) FROM cleaning", select(func.count()).select_from(Cleaning)),
-    "connection_lost": (
-        "SELECT pg_terminate_backend(pg_backend_pid())",
-        select(func.pg_terminate_backend(func.pg_backend_pid())),
-    ),
-    "unstorable_input": ("SELECT CAST(:text AS text)", select(literal("a\x00b"))),
+# Each failure the database can answer with, provoked on purpose on the request's own
+# connection, in a read (GET: autocommit) and in a write (POST: one transaction), with
+# parameters (the extended protocol, a prepared statement) and without (the simple one).
+FAILURES: dict[str, str] = {
+    "statement_timeout": "SELECT 1 FROM pg_sleep(1)",
+    "lock_timeout": "SELECT count(*) FROM cleaning",
+    "connection_lost": "SELECT pg_terminate_backend(pg_backend_pid())",
+    "idle_in_transaction_timeout": "SELECT 1",
+    "unstorable_input": "SELECT convert_from('\\x610062'::bytea, 'UTF8')",
 }
 EXPECTED = {
     "statement_timeout": 503,
     "lock_timeout": 503,
     "connection_lost": 503,
+    "idle_in_transaction_timeout": 503,
     "unstorable_input": 422,
 }
+STATEMENT_TIMEOUT_MS = 200
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 200
 
 
 async def run_failure(
-    session: SessionDep, way: Annotated[str, Query()], kind: Annotated[str, Query()]
+    connection: ConnectionDep,
+    kind: Annotated[str, Query()],
+    params: Annotated[bool, Query()],
 ) -> None:
-    plain, orm = FAILURES[kind]
-    if way == "plain_sql":
-        await fetch_value(session, plain, {"text": "a\x00b"} if ":text" in plain else {})
+    sql = FAILURES[kind]
+    if kind == "idle_in_transaction_timeout":
+        # The server ends a session left idle in its transaction (only a write has one).
+        await connection.execute("SELECT 1")
+        await asyncio.sleep(IDLE_IN_TRANSACTION_TIMEOUT_MS / 1000 * 3)
+    if params:
+        await connection.fetchval(f"SELECT ({sql}) WHERE $1::int = 1", 1)
     else:
-        await session.scalar(orm)
+        await connection.execute(sql)
+
+
+async def run_nothing(connection: ConnectionDep) -> None:
+    await connection.execute("SELECT 1")
+
+
+def failing_app(database_url: str) -> FastAPI:
+    settings = make_settings(
+        database_url,
+        db_statement_timeout_ms=STATEMENT_TIMEOUT_MS,
+        db_lock_timeout_ms=200,
+        db_idle_in_transaction_timeout_ms=IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    )
+    app = create_app(settings)
+    app.add_api_route("/api/v1/test/failure", run_failure, methods=["GET", "POST"])
+    app.add_api_route("/api/v1/test/nothing", run_nothing, methods=["GET", "POST"])
+    return app
 
 
 @asynccontextmanager
-async def failing_app(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = make_settings(database_url, db_statement_timeout_ms=200, db_lock_timeout_ms=200)
-    app: FastAPI = create_app(settings)
-    app.add_api_route("/api/v1/test/failure", run_failure, methods=["POST"])
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-            yield client
+async def table_locked(pool: Pool) -> AsyncIterator[None]:
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute("LOCK TABLE cleaning IN ACCESS EXCLUSIVE MODE")
+        yield
 
 
-@asynccontextmanager
-async def table_locked(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    async with engine.connect() as connection:
-        transaction = await connection.begin()
-        await connection.execute(text("LOCK TABLE cleaning IN ACCESS EXCLUSIVE MODE"))
-        try:
-            yield connection
-        finally:
-            await transaction.rollback()
+# A read runs in autocommit: it is never idle in a transaction.
+FAILURE_PATHS = [
+    pytest.param(kind, method, params, id=f"{kind}-{method}-{'params' if params else 'simple'}")
+    for kind in FAILURES
+    for method in ("GET", "POST")
+    for params in (True, False)
+    if not (kind == "idle_in_transaction_timeout" and method == "GET")
+]
 
 
-@pytest.mark.parametrize("way", ["plain_sql", "orm"])
-@pytest.mark.parametrize("kind", list(FAILURES))
+@pytest.mark.parametrize(("kind", "method", "params"), FAILURE_PATHS)
 async def test_each_database_failure_maps_to_one_status_on_every_path(
-    live_engine: AsyncEngine, way: str, kind: str
+    live_pool: Pool, database_url: str, kind: str, method: str, params: bool
 ) -> None:
-    url = live_engine.url.render_as_string(hide_password=False)
-    async with failing_app(url) as client:
+    query = {"kind": kind, "params": str(params).lower()}
+    async with serving(failing_app(database_url)) as client:
         if kind == "lock_timeout":
-            async with table_locked(live_engine):
-                response = await client.post("/test/failure", params={"way": way, "kind": kind})
+            async with table_locked(live_pool):
+                response = await client.request(method, "/test/failure", params=query)
         else:
-            response = await client.post("/test/failure", params={"way": way, "kind": kind})
+            response = await client.request(method, "/test/failure", params=query)
+        # The same kind of request right after, and the readiness check: both served.
+        again = await client.request(method, "/test/nothing")
         recovered = await client.get("/health/ready")
 
     assert response.status_code == EXPECTED[kind], response.text
@@ -258,4 +279,67 @@ async def test_each_database_failure_maps_to_one_status_on_every_path(
     assert "Traceback" not in response.text
     if response.status_code == 503:
         assert response.headers["retry-after"] == "1"
-    assert recovered.status_code == 200
+    assert again.status_code == 200, again.text
+    assert recovered.status_code == 200, recovered.text
+
+
+class Held:
+    """A route that runs a statement, then holds its connection until released, then runs
+    another."""
+
+    def __init__(self) -> None:
+        self.pids: set[int] = set()
+        self.holding = asyncio.Event()
+        self.closed = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def route(self, connection: ConnectionDep) -> None:
+        await connection.execute("SELECT 1")
+        self.pids.add(connection.get_server_pid())
+        connection.add_termination_listener(lambda _: self.closed.set())
+        self.holding.set()
+        await self.release.wait()
+        await connection.execute("SELECT 1")
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_connection_killed_between_two_statements_is_a_503(
+    live_pool: Pool, database_url: str, method: str
+) -> None:
+    # The request holds its connection while the server ends the session (a restart, an
+    # administrator): its next statement meets a connection the pool has already taken back.
+    held = Held()
+    app = failing_app(database_url)
+    app.add_api_route("/api/v1/test/held", held.route, methods=["GET", "POST"])
+    async with serving(app) as client:
+        request = asyncio.create_task(client.request(method, "/test/held"))
+        async with asyncio.timeout(5):
+            await held.holding.wait()
+            await terminate(live_pool, held.pids)
+            await held.closed.wait()
+        held.release.set()
+        response = await request
+        again = await client.request(method, "/test/nothing")
+
+    assert_retry_later(response)
+    assert again.status_code == 200, again.text
+
+
+async def test_a_pool_with_no_connection_free_in_time_is_a_503(database_url: str) -> None:
+    settings = make_settings(database_url, db_pool_size=1, db_pool_timeout_s=0.2)
+    held = Held()
+    app = create_app(settings)
+    app.add_api_route("/api/v1/test/held", held.route, methods=["GET"])
+    app.add_api_route("/api/v1/test/nothing", run_nothing, methods=["GET"])
+    async with serving(app) as client:
+        holding = asyncio.create_task(client.get("/test/held"))
+        async with asyncio.timeout(5):
+            await held.holding.wait()
+        waiting = await client.get("/test/nothing")
+        held.release.set()
+        held_response = await holding
+        after = await client.get("/test/nothing")
+
+    assert_retry_later(waiting)
+    assert held_response.status_code == 200
+    assert after.status_code == 200

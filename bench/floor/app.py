@@ -205,6 +205,7 @@ async def create_cleaning(body: CleaningCreate, user: CurrentUser, connection: C
         body.cleaning_type,
         body.price.quantize(CENT),
     )
+    assert row is not None  # INSERT ... RETURNING always answers its row
     return dict(row)
 
 

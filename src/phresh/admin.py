@@ -3,7 +3,7 @@
 from pydantic import ValidationError
 
 from phresh.config import Settings
-from phresh.db import Database
+from phresh.db import Database, in_transaction
 from phresh.errors import AppError
 from phresh.users import service as user_service
 from phresh.users.schemas import UserCreate
@@ -21,13 +21,12 @@ async def create_superuser(settings: Settings, username: str, email: str, passwo
     except ValidationError as exc:
         fields = ", ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise AdminError(fields) from exc
-    database = Database(settings)
+    database = await Database.open(settings)
     try:
-        async with database.sessionmaker.begin() as session:
-            user = await user_service.register_user(session, data)
-            user.is_superuser = True
-            user.email_verified = True
+        async with database.pool.acquire() as connection, in_transaction(connection):
+            user, _ = await user_service.register_user(connection, data)
+            await user_service.make_superuser(connection, user)
     except AppError as exc:
         raise AdminError(exc.detail) from exc
     finally:
-        await database.dispose()
+        await database.close()

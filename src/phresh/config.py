@@ -47,13 +47,11 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     migrate_on_start: bool = True
 
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=10, ge=0)
+    # At most this many connections per process, opened when first needed; one that stays
+    # idle db_pool_max_idle_s is closed (0: kept open).
+    db_pool_size: int = Field(default=20, ge=1)
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
-    db_pool_recycle_s: int = Field(default=1800, ge=-1)
-    # Off: a ping is a round trip on every checkout. A dropped connection is detected on use
-    # instead, and SQLAlchemy then recycles the whole pool, so one request sees the outage.
-    db_pool_pre_ping: bool = False
+    db_pool_max_idle_s: float = Field(default=300.0, ge=0)
     db_echo: bool = False
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
     db_lock_timeout_ms: int = Field(default=5_000, ge=0)
@@ -114,6 +112,10 @@ class Settings(BaseSettings):
             msg = "no database URL: the embedded server has not been started"
             raise RuntimeError(msg)
         return to_async_url(self.database_url.get_secret_value())
+
+    def libpq_database_url(self) -> str:
+        """The URL as asyncpg (the application's pool) and the PostgreSQL tools take it."""
+        return to_libpq_url(self.async_database_url())
 
 
 def to_async_url(url: str) -> str:

@@ -1,65 +1,117 @@
-"""Engine, sessionmaker and the request-scoped session.
+"""The connection pool and the request's connection.
 
-The engine is created in the application's lifespan (never at import) and disposed there.
+One asyncpg pool per process, opened in the application's lifespan (never at import) and
+closed there. A request gets one pooled connection: in autocommit when it only reads (no
+BEGIN, no COMMIT, no locks), or in one transaction when it writes, committed before the
+response is sent and rolled back on any error.
 """
 
+import logging
 from collections.abc import AsyncIterator
-from typing import Annotated
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Annotated, Any
 
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
 
 from phresh.config import Settings
 
+logger = logging.getLogger("phresh.sql")
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    return create_async_engine(
-        settings.async_database_url(),
-        echo=settings.db_echo,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout_s,
-        pool_recycle=settings.db_pool_recycle_s,
-        pool_pre_ping=settings.db_pool_pre_ping,
-        connect_args={
-            "timeout": settings.db_connect_timeout_s,
-            # Sent in the startup packet: no extra round trip per connection.
-            "server_settings": {
-                "application_name": "phresh",
-                "statement_timeout": str(settings.db_statement_timeout_ms),
-                "lock_timeout": str(settings.db_lock_timeout_ms),
-                "idle_in_transaction_session_timeout": str(
-                    settings.db_idle_in_transaction_timeout_ms
-                ),
-            },
-        },
+if TYPE_CHECKING:  # generic in asyncpg-stubs only
+    Connection = PoolConnectionProxy[asyncpg.Record]
+    Pool = asyncpg.Pool[asyncpg.Record]
+else:
+    Connection = PoolConnectionProxy
+    Pool = asyncpg.Pool
+
+
+def server_settings(settings: Settings) -> dict[str, str]:
+    """Sent in each connection's startup packet: no extra round trip per connection."""
+    return {
+        "application_name": "phresh",
+        "statement_timeout": str(settings.db_statement_timeout_ms),
+        "lock_timeout": str(settings.db_lock_timeout_ms),
+        "idle_in_transaction_session_timeout": str(settings.db_idle_in_transaction_timeout_ms),
+    }
+
+
+async def keep_session_state(connection: Any) -> None:
+    """What the pool runs when a connection comes back, beyond rolling back an unfinished
+    transaction (which it always does): nothing. Phresh never changes a session's state
+    (only ``SET LOCAL``, which ends with its transaction), so asyncpg's default ``RESET ALL``
+    and friends would be a round trip per request for nothing."""
+
+
+def _log_query(record: Any) -> None:
+    logger.info("sql %.1f ms: %s", record.elapsed * 1000, " ".join(record.query.split()))
+
+
+async def create_pool(settings: Settings) -> Pool:
+    async def init(connection: "asyncpg.Connection[asyncpg.Record]") -> None:
+        if settings.db_echo:
+            connection.add_query_logger(_log_query)
+
+    pool = await asyncpg.create_pool(
+        settings.libpq_database_url(),
+        # Connections are opened when needed: the app starts (and says it is not ready)
+        # while the database is still coming up.
+        min_size=0,
+        max_size=settings.db_pool_size,
+        max_inactive_connection_lifetime=settings.db_pool_max_idle_s,
+        timeout=settings.db_connect_timeout_s,
+        server_settings=server_settings(settings),
+        reset=keep_session_state,
+        init=init,
     )
-
-
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    assert pool is not None  # create_pool answers None only when told to skip init
+    return pool
 
 
 class Database:
-    """What the lifespan opens and closes: one engine (one pool) and its sessionmakers.
+    """What the lifespan opens and closes: the pool, and how long to wait for one of its
+    connections."""
 
-    ``read_sessionmaker`` runs in autocommit mode: a request that only reads needs no
-    BEGIN and COMMIT round trips; each of its statements sees a committed snapshot.
-    """
+    def __init__(self, pool: Pool, acquire_timeout_s: float) -> None:
+        self.pool = pool
+        self.acquire_timeout_s = acquire_timeout_s
 
-    def __init__(self, settings: Settings) -> None:
-        self.engine = create_engine(settings)
-        self.sessionmaker = create_sessionmaker(self.engine)
-        self.read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.read_sessionmaker = create_sessionmaker(self.read_engine)
+    @classmethod
+    async def open(cls, settings: Settings) -> "Database":
+        return cls(await create_pool(settings), settings.db_pool_timeout_s)
 
-    async def dispose(self) -> None:
-        await self.engine.dispose()
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[Connection]:
+        """A pooled connection for the block, waiting at most ``acquire_timeout_s`` for one.
+
+        When the block fails because the server ended the connection's session (a restart,
+        a failover, a terminated backend), the pool replaces every connection it holds on
+        their next acquire: most likely their sessions ended too, and this way one request,
+        not one per pooled connection, meets a dead one. The error that escapes is then a
+        PostgreSQL connection error (SQLSTATE class 08), whichever way asyncpg noticed.
+        """
+        async with self.pool.acquire(timeout=self.acquire_timeout_s) as connection:
+            try:
+                yield connection
+            except Exception as exc:
+                if isinstance(exc, asyncpg.InternalClientError) and not connection_lost(connection):
+                    # asyncpg's protocol read a message it did not expect: most often the
+                    # FATAL error of a session the server is ending, ahead of the socket's
+                    # end. The connection is of no further use: close it.
+                    connection.terminate()
+                if not connection_lost(connection):
+                    raise
+                await self.pool.expire_connections()
+                if not isinstance(exc, asyncpg.InterfaceError | asyncpg.InternalClientError):
+                    raise
+                # It ended between two statements: asyncpg then says the connection is
+                # closed, or released; say it as asyncpg does when it ends mid-statement.
+                msg = "the connection to the database was lost"
+                raise asyncpg.ConnectionDoesNotExistError(msg) from exc
 
 
 def get_database(request: Request) -> Database:
@@ -70,27 +122,48 @@ def get_database(request: Request) -> Database:
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request; for writes one transaction: commit on success, else roll back.
+async def get_connection(request: Request) -> AsyncIterator[Connection]:
+    """One pooled connection per request; for writes, one transaction around the request.
 
-    Safe methods (GET, HEAD, OPTIONS) only read: an autocommit session, no BEGIN, nothing to
-    commit, and no row locks (a lock taken in autocommit would end with its statement).
+    Safe methods (GET, HEAD, OPTIONS) only read: autocommit, so no BEGIN, nothing to commit
+    and no row locks (a lock taken in autocommit would end with its statement). A connection
+    that died is thrown away, with every other connection of the pool (``Database.acquire``).
     """
-    database = get_database(request)
-    if request.method in READ_ONLY_METHODS:
-        async with database.read_sessionmaker() as session:
-            yield session
-        return
-    async with database.sessionmaker() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await session.commit()
+    async with get_database(request).acquire() as connection:
+        if request.method in READ_ONLY_METHODS:
+            yield connection
+            return
+        async with in_transaction(connection):
+            yield connection
+
+
+def connection_lost(connection: Connection) -> bool:
+    """Whether ``connection``'s session is over. asyncpg hands a connection that closed
+    back to the pool at once, and the request's proxy then answers every call, this one
+    included, with InterfaceError."""
+    try:
+        return connection.is_closed()
+    except asyncpg.InterfaceError:
+        return True
+
+
+@asynccontextmanager
+async def in_transaction(connection: Connection) -> AsyncIterator[None]:
+    """A transaction on ``connection`` (a savepoint inside one): committed when the block
+    succeeds, rolled back when it fails, unless the connection died (nothing to roll back:
+    the server has ended the transaction, and the error that escaped says why)."""
+    transaction = connection.transaction()
+    await transaction.start()
+    try:
+        yield
+    except BaseException:
+        if not connection_lost(connection):
+            await transaction.rollback()
+        raise
+    else:
+        await transaction.commit()
 
 
 # scope="function": the commit runs before the response is sent, so a client never sees a
 # 201 for a row that then failed to commit.
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ConnectionDep = Annotated[Connection, Depends(get_connection, scope="function")]

@@ -6,13 +6,12 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -291,7 +290,7 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
 
 async def handle_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     # Connection refused, pool exhausted, statement or lock timeout: the client may retry.
-    sqlstate = _sqlstate(exc) if isinstance(exc, DBAPIError) else None
+    sqlstate = exc.sqlstate if isinstance(exc, asyncpg.PostgresError) else None
     logger.warning(
         "database unavailable request_id=%s error=%s sqlstate=%s",
         _request_id(request),
@@ -344,27 +343,23 @@ RETRYABLE_SQLSTATE_CLASSES = ("08", "53", "57P")
 UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
 
 
-def _sqlstate(exc: DBAPIError) -> str | None:
-    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    return sqlstate if isinstance(sqlstate, str) else None
-
-
-def _is_unavailable(exc: DBAPIError) -> bool:
-    sqlstate = _sqlstate(exc)
-    if sqlstate is not None and (
+def _is_unavailable(sqlstate: str | None) -> bool:
+    return sqlstate is not None and (
         sqlstate in RETRYABLE_SQLSTATES or sqlstate.startswith(RETRYABLE_SQLSTATE_CLASSES)
-    ):
-        return True
-    # A connection that died (terminated backend, restarted server): SQLAlchemy has already
-    # invalidated it, so the pool hands the next request a new one.
-    return exc.connection_invalidated or isinstance(exc, InterfaceError | OperationalError)
+    )
 
 
-async def handle_dbapi_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DBAPIError)
-    if _is_unavailable(exc):
+async def handle_database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Every error PostgreSQL (or asyncpg on its behalf) reports, by SQLSTATE.
+
+    A connection that died (terminated backend, restarted server) is asyncpg's
+    ConnectionDoesNotExistError, SQLSTATE 08003: the pool throws that connection away when
+    it comes back, so the next request gets a live one.
+    """
+    assert isinstance(exc, asyncpg.PostgresError)
+    if _is_unavailable(exc.sqlstate):
         return await handle_database_unavailable(request, exc)
-    if _sqlstate(exc) in UNSTORABLE_TEXT:
+    if exc.sqlstate in UNSTORABLE_TEXT:
         return problem_response(
             request,
             status=InvalidInput.status_code,
@@ -429,9 +424,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
-    app.add_exception_handler(PoolTimeoutError, handle_database_unavailable)
-    # asyncpg raises the socket's own error (ConnectionRefusedError, TimeoutError) when it
-    # cannot connect; the database is this service's only network peer.
+    # asyncpg raises the socket's own error when it cannot connect (ConnectionRefusedError)
+    # or a connection broke (ConnectionResetError), and TimeoutError (an OSError too) when
+    # no pooled connection came free in time; the database is this service's only peer.
     app.add_exception_handler(OSError, handle_database_unavailable)
-    app.add_exception_handler(DBAPIError, handle_dbapi_error)
+    app.add_exception_handler(asyncpg.PostgresError, handle_database_error)
     app.add_middleware(RequestIdMiddleware)

@@ -13,7 +13,7 @@ from phresh.auth.router import router as auth_router
 from phresh.auth.service import LoginRateLimiter, TokenReader
 from phresh.cleanings.router import router as cleanings_router
 from phresh.config import Settings, get_settings
-from phresh.db import Database, get_session
+from phresh.db import Database, get_connection
 from phresh.errors import install_error_handlers
 from phresh.evaluations.router import router as evaluations_router
 from phresh.feed.router import router as feed_router
@@ -38,12 +38,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(settings)
+        database = await Database.open(settings)
         app.state.database = database
         try:
             yield
         finally:
-            await database.dispose()
+            await database.close()
 
     app = FastAPI(
         title="Phresh",
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = build_openapi(app, database=get_session)
+            app.openapi_schema = build_openapi(app, database=get_connection)
         return app.openapi_schema
 
     # FastAPI's documented way to extend the document: replace app.openapi.

@@ -5,9 +5,9 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from phresh.config import Settings
+from phresh.db import Connection
 from phresh.main import create_app
 from tests.fixtures.client import BASE_URL
 from tests.fixtures.database import make_settings
@@ -45,9 +45,9 @@ async def strict_client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_log_in_with_username_returns_a_bearer_token(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    await create_user(session, username="ada")
+    await create_user(connection, username="ada")
 
     response = await client.post(
         "/auth/token", data={"username": "ada", "password": DEFAULT_PASSWORD}
@@ -61,9 +61,9 @@ async def test_log_in_with_username_returns_a_bearer_token(
 
 
 async def test_log_in_with_email_in_any_case(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient, connection: Connection
 ) -> None:
-    await create_user(session, username="ada", email="ada@example.com")
+    await create_user(connection, username="ada", email="ada@example.com")
 
     response = await client.post(
         "/auth/token", data={"username": "ADA@Example.COM", "password": DEFAULT_PASSWORD}
@@ -73,9 +73,9 @@ async def test_log_in_with_email_in_any_case(
 
 
 async def test_issued_token_carries_the_configured_claims(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session, username="ada")
+    user = await create_user(connection, username="ada")
 
     response = await client.post(
         "/auth/token", data={"username": "ada", "password": DEFAULT_PASSWORD}
@@ -97,9 +97,9 @@ async def test_issued_token_carries_the_configured_claims(
 
 
 async def test_issued_token_opens_users_me(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient, connection: Connection
 ) -> None:
-    await create_user(session, username="ada")
+    await create_user(connection, username="ada")
     login = await client.post("/auth/token", data={"username": "ada", "password": DEFAULT_PASSWORD})
 
     response = await client.get("/users/me", headers=bearer(login.json()["access_token"]))
@@ -109,9 +109,9 @@ async def test_issued_token_opens_users_me(
 
 
 async def test_wrong_password_and_unknown_user_get_the_same_401(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient, connection: Connection
 ) -> None:
-    await create_user(session, username="ada")
+    await create_user(connection, username="ada")
 
     wrong_password = await client.post(
         "/auth/token", data={"username": "ada", "password": "not the password"}
@@ -130,9 +130,9 @@ async def test_wrong_password_and_unknown_user_get_the_same_401(
 
 
 async def test_disabled_account_cannot_log_in(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient, connection: Connection
 ) -> None:
-    await create_user(session, username="ada", is_active=False)
+    await create_user(connection, username="ada", is_active=False)
 
     response = await client.post(
         "/auth/token", data={"username": "ada", "password": DEFAULT_PASSWORD}
@@ -166,9 +166,9 @@ async def test_log_in_past_the_rate_limit_is_429_with_retry_after(
 
 
 async def test_expired_token_is_401(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
     past = datetime.now(UTC) - timedelta(hours=2)
     token = signed_token(settings, sub=str(user.id), iat=past, exp=past + timedelta(hours=1))
 
@@ -179,9 +179,9 @@ async def test_expired_token_is_401(
 
 
 async def test_token_for_another_audience_is_401(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
     token = signed_token(settings, sub=str(user.id), aud="someone-else")
 
     response = await client.get("/users/me", headers=bearer(token))
@@ -191,9 +191,9 @@ async def test_token_for_another_audience_is_401(
 
 
 async def test_token_from_another_issuer_is_401(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
     token = signed_token(settings, sub=str(user.id), iss="evil")
 
     response = await client.get("/users/me", headers=bearer(token))
@@ -203,9 +203,9 @@ async def test_token_from_another_issuer_is_401(
 
 
 async def test_token_signed_with_another_secret_is_401(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
     other = make_settings("postgresql://unused/x", jwt_secret="another-secret-" + "x" * 32)
     token = signed_token(other, sub=str(user.id))
 
@@ -215,9 +215,9 @@ async def test_token_signed_with_another_secret_is_401(
 
 
 async def test_unsigned_token_is_401(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
     claims = {
         "sub": str(user.id),
         "iss": settings.jwt_issuer,

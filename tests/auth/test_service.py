@@ -3,12 +3,12 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from phresh.auth import service as auth_service
 from phresh.auth.exceptions import InvalidCredentials, InvalidToken, LoginRateLimited
 from phresh.auth.service import LoginRateLimiter
 from phresh.config import Settings
+from phresh.db import Connection
 from tests.fixtures.factories import DEFAULT_PASSWORD, create_user
 
 
@@ -66,9 +66,9 @@ def test_limiter_forgives_once_the_window_has_passed(monkeypatch: pytest.MonkeyP
 
 
 async def test_issued_token_reads_back_as_its_user(
-    session: AsyncSession, settings: Settings
+    connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
 
     token = auth_service.create_access_token(settings, user)
 
@@ -104,30 +104,30 @@ def test_token_with_a_non_numeric_subject_is_refused(settings: Settings) -> None
 
 
 async def test_log_in_with_right_password_returns_a_token(
-    session: AsyncSession, settings: Settings
+    connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session, username="ada")
+    user = await create_user(connection, username="ada")
 
-    token = await auth_service.log_in(session, settings, "ada", DEFAULT_PASSWORD)
+    token = await auth_service.log_in(connection, settings, "ada", DEFAULT_PASSWORD)
 
     assert auth_service.TokenReader(settings).user_id(token.access_token) == user.id
 
 
 async def test_log_in_refuses_a_disabled_account_with_the_usual_message(
-    session: AsyncSession, settings: Settings
+    connection: Connection, settings: Settings
 ) -> None:
-    await create_user(session, username="ada", is_active=False)
+    await create_user(connection, username="ada", is_active=False)
 
     with pytest.raises(InvalidCredentials) as refused:
-        await auth_service.log_in(session, settings, "ada", DEFAULT_PASSWORD)
+        await auth_service.log_in(connection, settings, "ada", DEFAULT_PASSWORD)
 
     assert refused.value.detail == "Incorrect username, email or password."
 
 
 async def test_a_cached_token_is_refused_once_its_expiry_passes(
-    session: AsyncSession, settings: Settings
+    connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
     token = auth_service.create_access_token(settings, user).access_token
     now = [time.time()]
     reader = auth_service.TokenReader(settings, clock=lambda: now[0])
@@ -140,9 +140,9 @@ async def test_a_cached_token_is_refused_once_its_expiry_passes(
 
 
 async def test_a_full_token_cache_is_emptied_not_grown(
-    session: AsyncSession, settings: Settings
+    connection: Connection, settings: Settings
 ) -> None:
-    users = [await create_user(session, username=f"user{n}") for n in range(3)]
+    users = [await create_user(connection, username=f"user{n}") for n in range(3)]
     tokens = [auth_service.create_access_token(settings, user).access_token for user in users]
     reader = auth_service.TokenReader(settings, max_size=2)
 

@@ -1,16 +1,16 @@
 """Fixtures shared by the listing and search tests: a signed-in viewer."""
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from phresh.config import Settings
+from phresh.db import Connection
 from phresh.models import User
 from tests.fixtures.factories import auth_headers, create_user
 
 
 @pytest.fixture
-async def viewer(session: AsyncSession) -> User:
-    return await create_user(session, username="viewer")
+async def viewer(connection: Connection) -> User:
+    return await create_user(connection, username="viewer")
 
 
 @pytest.fixture

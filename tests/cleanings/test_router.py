@@ -3,12 +3,11 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from phresh.config import Settings
+from phresh.db import Connection
 from phresh.models import Cleaning, CleaningStatus, CleaningType, User
-from tests.fixtures.factories import auth_headers, create_cleaning, create_user
+from tests.fixtures.factories import auth_headers, create_cleaning, create_user, reload_cleaning
 
 PROBLEM = "application/problem+json"
 NEW_CLEANING = {
@@ -19,14 +18,15 @@ NEW_CLEANING = {
 }
 
 
-async def soft_delete(session: AsyncSession, cleaning: Cleaning) -> None:
-    cleaning.status = CleaningStatus.cancelled
-    cleaning.deleted_at = datetime.now(UTC)
-    await session.flush()
+async def soft_delete(connection: Connection, cleaning: Cleaning) -> None:
+    await connection.execute(
+        "UPDATE cleaning SET status = 'cancelled', deleted_at = now() WHERE id = $1", cleaning.id
+    )
 
 
-async def count_cleanings(session: AsyncSession) -> int:
-    return (await session.scalar(select(func.count()).select_from(Cleaning))) or 0
+async def count_cleanings(connection: Connection) -> int:
+    count: int = await connection.fetchval("SELECT count(*) FROM cleaning")
+    return count
 
 
 async def list_all_pages(
@@ -48,11 +48,11 @@ async def list_all_pages(
 
 
 async def first_cursor(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, user: User
+    client: httpx.AsyncClient, connection: Connection, settings: Settings, user: User
 ) -> str:
     """A ``next_cursor`` minted for ``user``'s own listing (two cleanings, pages of one)."""
     for _ in range(2):
-        await create_cleaning(session, owner=user)
+        await create_cleaning(connection, owner=user)
     response = await client.get(
         "/users/me/cleanings", params={"limit": 1}, headers=auth_headers(settings, user)
     )
@@ -65,9 +65,9 @@ async def first_cursor(
 
 
 async def test_create_cleaning_is_open_and_owned_by_the_caller(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session, username="ada")
+    user = await create_user(connection, username="ada")
 
     response = await client.post(
         "/cleanings", json=NEW_CLEANING, headers=auth_headers(settings, user)
@@ -80,18 +80,19 @@ async def test_create_cleaning_is_open_and_owned_by_the_caller(
     assert body["name"] == NEW_CLEANING["name"]
     assert body["description"] == NEW_CLEANING["description"]
     assert body["cleaning_type"] == "full_clean"
-    stored = await session.get(Cleaning, body["id"])
-    assert stored is not None
-    assert stored.owner_id == user.id
+    stored_owner = await connection.fetchval(
+        "SELECT owner_id FROM cleaning WHERE id = $1", body["id"]
+    )
+    assert stored_owner == user.id
 
 
 @pytest.mark.parametrize(
     "price", ["25", 25, "25.0", 25.00], ids=["string", "int", "str.0", "float"]
 )
 async def test_create_cleaning_answers_price_as_a_two_place_string(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, price: str | float
+    client: httpx.AsyncClient, connection: Connection, settings: Settings, price: str | float
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
 
     response = await client.post(
         "/cleanings", json={**NEW_CLEANING, "price": price}, headers=auth_headers(settings, user)
@@ -102,9 +103,9 @@ async def test_create_cleaning_answers_price_as_a_two_place_string(
 
 
 async def test_create_cleaning_keeps_every_cent_of_a_large_price(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
 
     response = await client.post(
         "/cleanings",
@@ -117,9 +118,9 @@ async def test_create_cleaning_keeps_every_cent_of_a_large_price(
 
 
 async def test_create_cleaning_defaults_to_a_spot_clean_with_no_description(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
 
     response = await client.post(
         "/cleanings",
@@ -137,9 +138,9 @@ async def test_create_cleaning_defaults_to_a_spot_clean_with_no_description(
     ["0", "-1", "1.234", "100000000", '"abc"', "NaN", '"NaN"', "Infinity", '"0.001"', "null"],
 )
 async def test_create_cleaning_rejects_a_bad_price(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, raw_price: str
+    client: httpx.AsyncClient, connection: Connection, settings: Settings, raw_price: str
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
     body = f'{{"name": "Windows", "price": {raw_price}}}'
 
     response = await client.post(
@@ -151,7 +152,7 @@ async def test_create_cleaning_rejects_a_bad_price(
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM
     assert {e["field"] for e in response.json()["errors"]} == {"price"}
-    assert await count_cleanings(session) == 0
+    assert await count_cleanings(connection) == 0
 
 
 @pytest.mark.parametrize(
@@ -167,12 +168,12 @@ async def test_create_cleaning_rejects_a_bad_price(
 )
 async def test_create_cleaning_rejects_a_bad_field_naming_it(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     field: str,
     value: str,
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
 
     response = await client.post(
         "/cleanings", json={**NEW_CLEANING, field: value}, headers=auth_headers(settings, user)
@@ -183,9 +184,9 @@ async def test_create_cleaning_rejects_a_bad_field_naming_it(
 
 
 async def test_create_cleaning_accepts_the_longest_name_and_description(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
     data = {**NEW_CLEANING, "name": "n" * 200, "description": "d" * 5000}
 
     response = await client.post("/cleanings", json=data, headers=auth_headers(settings, user))
@@ -194,9 +195,9 @@ async def test_create_cleaning_accepts_the_longest_name_and_description(
 
 
 async def test_create_cleaning_rejects_unknown_fields(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
 
     response = await client.post(
         "/cleanings",
@@ -209,24 +210,24 @@ async def test_create_cleaning_rejects_unknown_fields(
 
 
 async def test_create_cleaning_requires_a_token(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient, connection: Connection
 ) -> None:
     response = await client.post("/cleanings", json=NEW_CLEANING)
 
     assert response.status_code == 401
     assert response.headers["content-type"] == PROBLEM
-    assert await count_cleanings(session) == 0
+    assert await count_cleanings(connection) == 0
 
 
 # GET /cleanings/{id}
 
 
 async def test_read_cleaning_of_another_user(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    owner = await create_user(session, username="ada")
-    reader = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner, price=Decimal("30.5"))
+    owner = await create_user(connection, username="ada")
+    reader = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner, price=Decimal("30.5"))
 
     response = await client.get(f"/cleanings/{cleaning.id}", headers=auth_headers(settings, reader))
 
@@ -239,9 +240,9 @@ async def test_read_cleaning_of_another_user(
 
 
 async def test_read_unknown_cleaning_is_404(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
 
     response = await client.get("/cleanings/987654321", headers=auth_headers(settings, user))
 
@@ -251,11 +252,11 @@ async def test_read_unknown_cleaning_is_404(
 
 
 async def test_read_soft_deleted_cleaning_is_404(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
-    cleaning = await create_cleaning(session, owner=user)
-    await soft_delete(session, cleaning)
+    user = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=user)
+    await soft_delete(connection, cleaning)
 
     response = await client.get(f"/cleanings/{cleaning.id}", headers=auth_headers(settings, user))
 
@@ -264,9 +265,9 @@ async def test_read_soft_deleted_cleaning_is_404(
 
 @pytest.mark.parametrize("cleaning_id", ["0", "-1", "abc", "1.5", str(2**63)])
 async def test_read_cleaning_with_an_impossible_id_is_422(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, cleaning_id: str
+    client: httpx.AsyncClient, connection: Connection, settings: Settings, cleaning_id: str
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
 
     response = await client.get(f"/cleanings/{cleaning_id}", headers=auth_headers(settings, user))
 
@@ -275,9 +276,9 @@ async def test_read_cleaning_with_an_impossible_id_is_422(
 
 
 async def test_read_cleaning_at_the_largest_id_is_404_not_an_error(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
 
     response = await client.get(f"/cleanings/{2**63 - 1}", headers=auth_headers(settings, user))
 
@@ -285,10 +286,10 @@ async def test_read_cleaning_at_the_largest_id_is_404_not_an_error(
 
 
 async def test_read_cleaning_requires_a_token(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient, connection: Connection
 ) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner)
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner)
 
     response = await client.get(f"/cleanings/{cleaning.id}")
 
@@ -299,10 +300,10 @@ async def test_read_cleaning_requires_a_token(
 
 
 async def test_owner_updates_a_cleaning(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner)
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner)
     patch = {
         "name": "Autumn clean",
         "description": "Leaves everywhere.",
@@ -317,17 +318,17 @@ async def test_owner_updates_a_cleaning(
     assert response.status_code == 200
     body = response.json()
     assert {k: body[k] for k in patch} == {**patch, "price": "40.00"}
-    await session.refresh(cleaning)
+    cleaning = await reload_cleaning(connection, cleaning)
     assert cleaning.name == "Autumn clean"
     assert cleaning.cleaning_type == CleaningType.dust_up
     assert cleaning.price == Decimal("40.00")
 
 
 async def test_update_leaves_absent_fields_alone(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner, description="Keep me.")
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner, description="Keep me.")
 
     response = await client.patch(
         f"/cleanings/{cleaning.id}", json={"name": "Renamed"}, headers=auth_headers(settings, owner)
@@ -339,11 +340,11 @@ async def test_update_leaves_absent_fields_alone(
 
 
 async def test_non_owner_cannot_update_a_cleaning(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    owner = await create_user(session)
-    other = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner)
+    owner = await create_user(connection)
+    other = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner)
 
     response = await client.patch(
         f"/cleanings/{cleaning.id}",
@@ -353,14 +354,14 @@ async def test_non_owner_cannot_update_a_cleaning(
 
     assert response.status_code == 403
     assert response.json()["type"].endswith("not-cleaning-owner")
-    await session.refresh(cleaning)
+    cleaning = await reload_cleaning(connection, cleaning)
     assert cleaning.name == "Spring clean"
 
 
 async def test_update_unknown_cleaning_is_404(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
 
     response = await client.patch(
         "/cleanings/987654321", json={"name": "Ghost"}, headers=auth_headers(settings, user)
@@ -370,11 +371,11 @@ async def test_update_unknown_cleaning_is_404(
 
 
 async def test_update_soft_deleted_cleaning_is_404(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner)
-    await soft_delete(session, cleaning)
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner)
+    await soft_delete(connection, cleaning)
 
     response = await client.patch(
         f"/cleanings/{cleaning.id}", json={"name": "Back"}, headers=auth_headers(settings, owner)
@@ -385,10 +386,10 @@ async def test_update_soft_deleted_cleaning_is_404(
 
 @pytest.mark.parametrize("field", ["name", "description", "cleaning_type", "price"])
 async def test_update_with_an_explicit_null_is_422(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, field: str
+    client: httpx.AsyncClient, connection: Connection, settings: Settings, field: str
 ) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner)
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner)
 
     response = await client.patch(
         f"/cleanings/{cleaning.id}", json={field: None}, headers=auth_headers(settings, owner)
@@ -396,15 +397,15 @@ async def test_update_with_an_explicit_null_is_422(
 
     assert response.status_code == 422
     assert [error["field"] for error in response.json()["errors"]] == [field]
-    await session.refresh(cleaning)
+    cleaning = await reload_cleaning(connection, cleaning)
     assert cleaning.name == "Spring clean"
 
 
 async def test_update_rejects_a_bad_price(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner)
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner)
 
     response = await client.patch(
         f"/cleanings/{cleaning.id}", json={"price": "0"}, headers=auth_headers(settings, owner)
@@ -419,12 +420,12 @@ async def test_update_rejects_a_bad_price(
 )
 async def test_terms_of_an_assigned_cleaning_are_frozen(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     patch: dict[str, str],
 ) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.assigned)
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner, status=CleaningStatus.assigned)
 
     response = await client.patch(
         f"/cleanings/{cleaning.id}", json=patch, headers=auth_headers(settings, owner)
@@ -433,16 +434,16 @@ async def test_terms_of_an_assigned_cleaning_are_frozen(
     assert response.status_code == 409
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["type"].endswith("cleaning-locked")
-    await session.refresh(cleaning)
+    cleaning = await reload_cleaning(connection, cleaning)
     assert cleaning.price == Decimal("25.00")
     assert cleaning.cleaning_type == CleaningType.spot_clean
 
 
 async def test_assigned_cleaning_can_still_be_renamed(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.assigned)
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner, status=CleaningStatus.assigned)
 
     response = await client.patch(
         f"/cleanings/{cleaning.id}",
@@ -456,10 +457,10 @@ async def test_assigned_cleaning_can_still_be_renamed(
 
 
 async def test_resending_the_same_price_on_an_assigned_cleaning_is_no_change(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.assigned)
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner, status=CleaningStatus.assigned)
 
     response = await client.patch(
         f"/cleanings/{cleaning.id}",
@@ -478,12 +479,12 @@ async def test_resending_the_same_price_on_an_assigned_cleaning_is_no_change(
 )
 async def test_completed_cleaning_cannot_change(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     patch: dict[str, str],
 ) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.completed)
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner, status=CleaningStatus.completed)
 
     response = await client.patch(
         f"/cleanings/{cleaning.id}", json=patch, headers=auth_headers(settings, owner)
@@ -491,13 +492,13 @@ async def test_completed_cleaning_cannot_change(
 
     assert response.status_code == 409
     assert response.json()["type"].endswith("cleaning-locked")
-    await session.refresh(cleaning)
+    cleaning = await reload_cleaning(connection, cleaning)
     assert cleaning.name == "Spring clean"
 
 
-async def test_update_requires_a_token(client: httpx.AsyncClient, session: AsyncSession) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner)
+async def test_update_requires_a_token(client: httpx.AsyncClient, connection: Connection) -> None:
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner)
 
     response = await client.patch(f"/cleanings/{cleaning.id}", json={"name": "Anonymous"})
 
@@ -508,10 +509,10 @@ async def test_update_requires_a_token(client: httpx.AsyncClient, session: Async
 
 
 async def test_owner_deletes_a_cleaning(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner)
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner)
     headers = auth_headers(settings, owner)
 
     response = await client.delete(f"/cleanings/{cleaning.id}", headers=headers)
@@ -528,39 +529,39 @@ async def test_owner_deletes_a_cleaning(
 
 
 async def test_delete_is_soft_and_cancels_an_open_cleaning(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner)
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner)
 
     await client.delete(f"/cleanings/{cleaning.id}", headers=auth_headers(settings, owner))
 
-    await session.refresh(cleaning)
+    cleaning = await reload_cleaning(connection, cleaning)
     assert cleaning.deleted_at is not None
     assert cleaning.status == CleaningStatus.cancelled
 
 
 async def test_deleting_a_completed_cleaning_keeps_it_completed(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.completed)
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner, status=CleaningStatus.completed)
 
     response = await client.delete(
         f"/cleanings/{cleaning.id}", headers=auth_headers(settings, owner)
     )
 
     assert response.status_code == 204
-    await session.refresh(cleaning)
+    cleaning = await reload_cleaning(connection, cleaning)
     assert cleaning.deleted_at is not None
     assert cleaning.status == CleaningStatus.completed
 
 
 async def test_deleting_twice_is_404(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner)
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner)
     headers = auth_headers(settings, owner)
     await client.delete(f"/cleanings/{cleaning.id}", headers=headers)
 
@@ -570,25 +571,25 @@ async def test_deleting_twice_is_404(
 
 
 async def test_non_owner_cannot_delete_a_cleaning(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    owner = await create_user(session)
-    other = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner)
+    owner = await create_user(connection)
+    other = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner)
 
     response = await client.delete(
         f"/cleanings/{cleaning.id}", headers=auth_headers(settings, other)
     )
 
     assert response.status_code == 403
-    await session.refresh(cleaning)
+    cleaning = await reload_cleaning(connection, cleaning)
     assert cleaning.deleted_at is None
 
 
 async def test_delete_unknown_cleaning_is_404(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
 
     response = await client.delete("/cleanings/987654321", headers=auth_headers(settings, user))
 
@@ -596,10 +597,10 @@ async def test_delete_unknown_cleaning_is_404(
 
 
 async def test_assigned_cleaning_cannot_be_deleted(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.assigned)
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner, status=CleaningStatus.assigned)
 
     response = await client.delete(
         f"/cleanings/{cleaning.id}", headers=auth_headers(settings, owner)
@@ -607,14 +608,14 @@ async def test_assigned_cleaning_cannot_be_deleted(
 
     assert response.status_code == 409
     assert response.json()["type"].endswith("cleaning-locked")
-    await session.refresh(cleaning)
+    cleaning = await reload_cleaning(connection, cleaning)
     assert cleaning.deleted_at is None
     assert cleaning.status == CleaningStatus.assigned
 
 
-async def test_delete_requires_a_token(client: httpx.AsyncClient, session: AsyncSession) -> None:
-    owner = await create_user(session)
-    cleaning = await create_cleaning(session, owner=owner)
+async def test_delete_requires_a_token(client: httpx.AsyncClient, connection: Connection) -> None:
+    owner = await create_user(connection)
+    cleaning = await create_cleaning(connection, owner=owner)
 
     response = await client.delete(f"/cleanings/{cleaning.id}")
 
@@ -625,12 +626,12 @@ async def test_delete_requires_a_token(client: httpx.AsyncClient, session: Async
 
 
 async def test_my_cleanings_lists_only_my_own(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    me = await create_user(session)
-    other = await create_user(session)
-    mine = [await create_cleaning(session, owner=me) for _ in range(2)]
-    await create_cleaning(session, owner=other)
+    me = await create_user(connection)
+    other = await create_user(connection)
+    mine = [await create_cleaning(connection, owner=me) for _ in range(2)]
+    await create_cleaning(connection, owner=other)
 
     response = await client.get("/users/me/cleanings", headers=auth_headers(settings, me))
 
@@ -639,11 +640,11 @@ async def test_my_cleanings_lists_only_my_own(
 
 
 async def test_my_cleanings_include_every_status(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    me = await create_user(session)
+    me = await create_user(connection)
     for status in CleaningStatus:
-        await create_cleaning(session, owner=me, status=status)
+        await create_cleaning(connection, owner=me, status=status)
 
     response = await client.get("/users/me/cleanings", headers=auth_headers(settings, me))
 
@@ -653,15 +654,15 @@ async def test_my_cleanings_include_every_status(
 
 
 async def test_my_cleanings_are_newest_first(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    me = await create_user(session)
+    me = await create_user(connection)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     # Created in an order that differs from their ids, so the sort cannot be by id alone.
     for hours in (2, 0, 3, 1):
-        cleaning = await create_cleaning(session, owner=me, name=f"at {hours}h")
-        cleaning.created_at = start + timedelta(hours=hours)
-    await session.flush()
+        await create_cleaning(
+            connection, owner=me, name=f"at {hours}h", created_at=start + timedelta(hours=hours)
+        )
 
     response = await client.get("/users/me/cleanings", headers=auth_headers(settings, me))
 
@@ -670,11 +671,11 @@ async def test_my_cleanings_are_newest_first(
 
 
 async def test_my_cleanings_pages_through_everything_once(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    me = await create_user(session)
+    me = await create_user(connection)
     # Same transaction, same now(): every created_at ties, so the id must break the tie.
-    created = [await create_cleaning(session, owner=me) for _ in range(7)]
+    created = [await create_cleaning(connection, owner=me) for _ in range(7)]
 
     pages = await list_all_pages(client, auth_headers(settings, me), limit=3)
 
@@ -684,11 +685,11 @@ async def test_my_cleanings_pages_through_everything_once(
 
 
 async def test_my_cleanings_last_full_page_has_no_next_cursor(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    me = await create_user(session)
+    me = await create_user(connection)
     for _ in range(3):
-        await create_cleaning(session, owner=me)
+        await create_cleaning(connection, owner=me)
 
     response = await client.get(
         "/users/me/cleanings", params={"limit": 3}, headers=auth_headers(settings, me)
@@ -699,15 +700,15 @@ async def test_my_cleanings_last_full_page_has_no_next_cursor(
 
 
 async def test_my_cleanings_with_count_gives_the_total(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    me = await create_user(session)
-    other = await create_user(session)
+    me = await create_user(connection)
+    other = await create_user(connection)
     for _ in range(5):
-        await create_cleaning(session, owner=me)
-    deleted = await create_cleaning(session, owner=me)
-    await soft_delete(session, deleted)
-    await create_cleaning(session, owner=other)
+        await create_cleaning(connection, owner=me)
+    deleted = await create_cleaning(connection, owner=me)
+    await soft_delete(connection, deleted)
+    await create_cleaning(connection, owner=other)
 
     response = await client.get(
         "/users/me/cleanings",
@@ -728,10 +729,10 @@ async def test_my_cleanings_with_count_gives_the_total(
 
 
 async def test_my_cleanings_omit_the_total_unless_asked(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    me = await create_user(session)
-    await create_cleaning(session, owner=me)
+    me = await create_user(connection)
+    await create_cleaning(connection, owner=me)
 
     response = await client.get("/users/me/cleanings", headers=auth_headers(settings, me))
 
@@ -739,11 +740,11 @@ async def test_my_cleanings_omit_the_total_unless_asked(
 
 
 async def test_my_cleanings_filter_by_status(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    me = await create_user(session)
-    await create_cleaning(session, owner=me, status=CleaningStatus.open)
-    assigned = await create_cleaning(session, owner=me, status=CleaningStatus.assigned)
+    me = await create_user(connection)
+    await create_cleaning(connection, owner=me, status=CleaningStatus.open)
+    assigned = await create_cleaning(connection, owner=me, status=CleaningStatus.assigned)
 
     response = await client.get(
         "/users/me/cleanings", params={"status": "assigned"}, headers=auth_headers(settings, me)
@@ -753,10 +754,10 @@ async def test_my_cleanings_filter_by_status(
 
 
 async def test_my_cleanings_refuse_a_tampered_cursor(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    me = await create_user(session)
-    cursor = await first_cursor(client, session, settings, me)
+    me = await create_user(connection)
+    cursor = await first_cursor(client, connection, settings, me)
     tampered = cursor[:5] + ("A" if cursor[5] != "A" else "B") + cursor[6:]
 
     response = await client.get(
@@ -770,9 +771,9 @@ async def test_my_cleanings_refuse_a_tampered_cursor(
 
 @pytest.mark.parametrize("cursor", ["garbage", "", "%%%", "A" * 40])
 async def test_my_cleanings_refuse_a_made_up_cursor(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, cursor: str
+    client: httpx.AsyncClient, connection: Connection, settings: Settings, cursor: str
 ) -> None:
-    me = await create_user(session)
+    me = await create_user(connection)
 
     response = await client.get(
         "/users/me/cleanings", params={"cursor": cursor}, headers=auth_headers(settings, me)
@@ -783,11 +784,11 @@ async def test_my_cleanings_refuse_a_made_up_cursor(
 
 
 async def test_my_cleanings_refuse_another_users_cursor(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    me = await create_user(session)
-    other = await create_user(session)
-    their_cursor = await first_cursor(client, session, settings, other)
+    me = await create_user(connection)
+    other = await create_user(connection)
+    their_cursor = await first_cursor(client, connection, settings, other)
 
     response = await client.get(
         "/users/me/cleanings", params={"cursor": their_cursor}, headers=auth_headers(settings, me)
@@ -798,10 +799,10 @@ async def test_my_cleanings_refuse_another_users_cursor(
 
 
 async def test_my_cleanings_refuse_a_cursor_from_another_status_filter(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    me = await create_user(session)
-    cursor = await first_cursor(client, session, settings, me)
+    me = await create_user(connection)
+    cursor = await first_cursor(client, connection, settings, me)
 
     response = await client.get(
         "/users/me/cleanings",
@@ -814,9 +815,9 @@ async def test_my_cleanings_refuse_a_cursor_from_another_status_filter(
 
 @pytest.mark.parametrize("limit", ["0", "101", "-1", "ten"])
 async def test_my_cleanings_refuse_a_limit_out_of_range(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, limit: str
+    client: httpx.AsyncClient, connection: Connection, settings: Settings, limit: str
 ) -> None:
-    me = await create_user(session)
+    me = await create_user(connection)
 
     response = await client.get(
         "/users/me/cleanings", params={"limit": limit}, headers=auth_headers(settings, me)

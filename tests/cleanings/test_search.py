@@ -1,17 +1,17 @@
 """The search box: q is rebuilt into syntax websearch_to_tsquery always parses, and bounded."""
 
+import asyncio
 import random
-from typing import Any
 
+import asyncpg
 import httpx
 import pytest
-from sqlalchemy import event, text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from asyncpg.connection import LoggedQuery
 
 from phresh.cleanings import search
 from phresh.cleanings.repository import SEARCH_WINDOW
 from phresh.cleanings.schemas import CleaningListQuery
+from phresh.db import Connection
 from tests.fixtures.factories import create_cleaning, create_user
 
 # --- what reaches PostgreSQL ---------------------------------------------------------------
@@ -51,10 +51,10 @@ def test_words_are_runs_of_letters_and_digits() -> None:
 
 
 async def test_a_separator_line_is_ignored(
-    client: httpx.AsyncClient, session: AsyncSession, headers: dict[str, str]
+    client: httpx.AsyncClient, connection: Connection, headers: dict[str, str]
 ) -> None:
-    owner = await create_user(session)
-    kitchen = await create_cleaning(session, owner=owner, name="Kitchen")
+    owner = await create_user(connection)
+    kitchen = await create_cleaning(connection, owner=owner, name="Kitchen")
     separator = "-" * 33  # one more dash than websearch_to_tsquery's operator stack holds
 
     alone = await client.get("/cleanings", params={"q": separator}, headers=headers)
@@ -98,12 +98,11 @@ def hostile(rng: random.Random) -> str:
 
 async def test_no_search_text_is_a_server_error(
     client: httpx.AsyncClient,
-    session: AsyncSession,
-    connection: AsyncConnection,
+    connection: Connection,
     headers: dict[str, str],
 ) -> None:
-    owner = await create_user(session)
-    await create_cleaning(session, owner=owner, name="Kitchen and oven")
+    owner = await create_user(connection)
+    await create_cleaning(connection, owner=owner, name="Kitchen and oven")
     rng = random.Random(20261122)  # noqa: S311 - reproducible test data
     texts = [hostile(rng) for _ in range(400)]
     statuses: dict[int, int] = {}
@@ -120,11 +119,9 @@ async def test_no_search_text_is_a_server_error(
         # The generator's power: how many of these PostgreSQL refuses when sent as they are.
         if "\x00" not in q:
             try:
-                async with connection.begin_nested():
-                    await connection.execute(
-                        text("SELECT websearch_to_tsquery('english', :q)"), {"q": q}
-                    )
-            except DBAPIError:
+                async with connection.transaction():  # a savepoint: the test goes on
+                    await connection.execute("SELECT websearch_to_tsquery('english', $1)", q)
+            except asyncpg.PostgresError:
                 broken_raw += 1
 
     assert statuses.get(200, 0) > 250, statuses
@@ -160,10 +157,10 @@ async def test_a_query_beyond_the_limits_is_a_422_that_says_which(
 
 
 async def test_a_query_at_the_limits_is_answered(
-    client: httpx.AsyncClient, session: AsyncSession, headers: dict[str, str]
+    client: httpx.AsyncClient, connection: Connection, headers: dict[str, str]
 ) -> None:
-    owner = await create_user(session)
-    oven = await create_cleaning(session, owner=owner, name="Oven")
+    owner = await create_user(connection)
+    oven = await create_cleaning(connection, owner=owner, name="Oven")
     words = ["oven"] + [f"zq{n:04}" for n in range(search.MAX_WORDS - 1)]
     longest = " or ".join(words)
     longest += " " * (search.MAX_LENGTH - len(longest))
@@ -188,47 +185,44 @@ def test_the_limits_are_in_the_openapi_description() -> None:
 @pytest.mark.parametrize("q", ["the", "the -oven", "-" * 33, "!!!"])
 async def test_a_query_with_nothing_to_look_up_reads_no_cleaning(
     client: httpx.AsyncClient,
-    session: AsyncSession,
-    engine: AsyncEngine,
+    connection: Connection,
     headers: dict[str, str],
     q: str,
 ) -> None:
-    owner = await create_user(session)
-    await create_cleaning(session, owner=owner, name="Spring clean", description="no oven")
+    owner = await create_user(connection)
+    await create_cleaning(connection, owner=owner, name="Spring clean", description="no oven")
     statements: list[str] = []
 
-    def record(*args: Any) -> None:
-        statements.append(args[2])
+    def record(logged: LoggedQuery) -> None:
+        statements.append(logged.query)
 
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
+    # Every request of the test app runs on the test's connection: its statements are these.
+    with connection.query_logger(record):
         response = await client.get(
             "/cleanings", params={"q": q, "with_count": "true"}, headers=headers
         )
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
+        await asyncio.sleep(0)  # asyncpg calls the logger soon after each statement
 
     assert response.status_code == 200, response.text
     assert response.json()["items"] == []
     assert response.json()["total"] == 0
+    assert statements  # the caller's user was read: the logger sees the app's statements
     # Only the tsquery is made: "-oven" alone would have to test every open cleaning.
     assert not [s for s in statements if "FROM cleaning" in s], statements
 
 
 async def test_relevance_total_is_what_its_pages_hold(
     client: httpx.AsyncClient,
-    session: AsyncSession,
-    connection: AsyncConnection,
+    connection: Connection,
     headers: dict[str, str],
 ) -> None:
-    owner = await create_user(session)
+    owner = await create_user(connection)
     await connection.execute(
-        text(
-            "INSERT INTO cleaning (owner_id, name, description, cleaning_type, price) "
-            "SELECT :owner, 'Job ' || n, 'kitchen', 'spot_clean', 20 "
-            "FROM generate_series(1, :rows) AS n"
-        ),
-        {"owner": owner.id, "rows": SEARCH_WINDOW + 5},
+        "INSERT INTO cleaning (owner_id, name, description, cleaning_type, price) "
+        "SELECT $1, 'Job ' || n, 'kitchen', 'spot_clean', 20 "
+        "FROM generate_series(1, $2) AS n",
+        owner.id,
+        SEARCH_WINDOW + 5,
     )
     seen: list[int] = []
     cursor = None

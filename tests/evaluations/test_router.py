@@ -2,11 +2,10 @@ import asyncio
 
 import httpx
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from phresh.config import Settings
-from phresh.models import Cleaning, CleaningStatus, Evaluation, Offer, OfferStatus, User
+from phresh.db import Connection, Pool
+from phresh.models import Cleaning, CleaningStatus, OfferStatus, User
 from tests.fixtures.factories import (
     auth_headers,
     create_cleaning,
@@ -26,25 +25,25 @@ GOOD = {
 
 
 @pytest.fixture
-async def owner(session: AsyncSession) -> User:
-    return await create_user(session, username="owner")
+async def owner(connection: Connection) -> User:
+    return await create_user(connection, username="owner")
 
 
 @pytest.fixture
-async def cleaner(session: AsyncSession) -> User:
-    return await create_user(session, username="cleaner")
+async def cleaner(connection: Connection) -> User:
+    return await create_user(connection, username="cleaner")
 
 
 @pytest.fixture
-async def assigned(session: AsyncSession, owner: User, cleaner: User) -> Cleaning:
-    cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.assigned)
-    await create_offer(session, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.accepted)
+async def assigned(connection: Connection, owner: User, cleaner: User) -> Cleaning:
+    cleaning = await create_cleaning(connection, owner=owner, status=CleaningStatus.assigned)
+    await create_offer(connection, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.accepted)
     return cleaning
 
 
 async def test_owner_evaluates_and_everything_completes(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     assigned: Cleaning,
     owner: User,
@@ -56,8 +55,10 @@ async def test_owner_evaluates_and_everything_completes(
     assert response.status_code == 201
     assert response.json()["cleaner"] == "cleaner"
     assert response.json()["overall_rating"] == 5
-    status = await session.scalar(select(Cleaning.status).where(Cleaning.id == assigned.id))
-    offer = await session.scalar(select(Offer.status).where(Offer.cleaning_id == assigned.id))
+    status = await connection.fetchval("SELECT status FROM cleaning WHERE id = $1", assigned.id)
+    offer = await connection.fetchval(
+        "SELECT status FROM offer WHERE cleaning_id = $1", assigned.id
+    )
     assert status == CleaningStatus.completed
     assert offer == OfferStatus.completed
 
@@ -86,9 +87,9 @@ async def test_only_the_owner_evaluates(
 
 
 async def test_evaluating_an_open_cleaning_is_409(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, owner: User
+    client: httpx.AsyncClient, connection: Connection, settings: Settings, owner: User
 ) -> None:
-    cleaning = await create_cleaning(session, owner=owner)
+    cleaning = await create_cleaning(connection, owner=owner)
 
     response = await client.post(
         f"/cleanings/{cleaning.id}/evaluation", json=GOOD, headers=auth_headers(settings, owner)
@@ -114,7 +115,7 @@ async def test_evaluating_an_open_cleaning_is_409(
 )
 async def test_bad_evaluation_is_422_and_changes_nothing(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     assigned: Cleaning,
     owner: User,
@@ -126,7 +127,7 @@ async def test_bad_evaluation_is_422_and_changes_nothing(
 
     assert response.status_code == 422
     assert response.json()["errors"]
-    status = await session.scalar(select(Cleaning.status).where(Cleaning.id == assigned.id))
+    status = await connection.fetchval("SELECT status FROM cleaning WHERE id = $1", assigned.id)
     assert status == CleaningStatus.assigned
 
 
@@ -142,17 +143,17 @@ async def test_evaluation_of_missing_cleaning_is_404(
 
 async def test_list_evaluations_of_a_cleaner_pages_newest_first(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     owner: User,
     cleaner: User,
 ) -> None:
     for rating in range(1, 6):
-        cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.completed)
+        cleaning = await create_cleaning(connection, owner=owner, status=CleaningStatus.completed)
         offer = await create_offer(
-            session, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.completed
+            connection, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.completed
         )
-        await create_evaluation(session, offer=offer, overall_rating=rating)
+        await create_evaluation(connection, offer=offer, overall_rating=rating)
     headers = auth_headers(settings, owner)
 
     first = await client.get("/users/cleaner/evaluations?limit=3", headers=headers)
@@ -177,17 +178,17 @@ async def test_evaluations_of_unknown_user_is_404(
 
 async def test_stats_sum_up_every_evaluation(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     owner: User,
     cleaner: User,
 ) -> None:
     for rating, no_show in [(5, False), (5, False), (2, False), (0, True)]:
-        cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.completed)
+        cleaning = await create_cleaning(connection, owner=owner, status=CleaningStatus.completed)
         offer = await create_offer(
-            session, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.completed
+            connection, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.completed
         )
-        await create_evaluation(session, offer=offer, overall_rating=rating, no_show=no_show)
+        await create_evaluation(connection, offer=offer, overall_rating=rating, no_show=no_show)
 
     response = await client.get(
         "/users/cleaner/evaluations/stats", headers=auth_headers(settings, owner)
@@ -217,17 +218,17 @@ async def test_stats_of_a_cleaner_without_evaluations(
 
 async def test_one_evaluation_reads_back_by_cleaner_and_cleaning(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     owner: User,
     cleaner: User,
 ) -> None:
-    cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.completed)
+    cleaning = await create_cleaning(connection, owner=owner, status=CleaningStatus.completed)
     offer = await create_offer(
-        session, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.completed
+        connection, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.completed
     )
-    await create_evaluation(session, offer=offer, overall_rating=4)
-    other = await create_cleaning(session, owner=owner)
+    await create_evaluation(connection, offer=offer, overall_rating=4)
+    other = await create_cleaning(connection, owner=owner)
     headers = auth_headers(settings, owner)
 
     found = await client.get(f"/users/cleaner/evaluations/{cleaning.id}", headers=headers)
@@ -246,13 +247,15 @@ async def test_one_evaluation_reads_back_by_cleaner_and_cleaning(
 
 
 async def test_two_concurrent_evaluations_give_201_and_409(
-    live_client: httpx.AsyncClient, live_engine: AsyncEngine, settings: Settings
+    live_client: httpx.AsyncClient, live_pool: Pool, settings: Settings
 ) -> None:
-    async with AsyncSession(live_engine, expire_on_commit=False) as session, session.begin():
-        owner = await create_user(session, username="evalowner")
-        cleaner = await create_user(session, username="evalcleaner")
-        cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.assigned)
-        await create_offer(session, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.accepted)
+    async with live_pool.acquire() as connection, connection.transaction():
+        owner = await create_user(connection, username="evalowner")
+        cleaner = await create_user(connection, username="evalcleaner")
+        cleaning = await create_cleaning(connection, owner=owner, status=CleaningStatus.assigned)
+        await create_offer(
+            connection, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.accepted
+        )
     headers = auth_headers(settings, owner)
 
     responses = await asyncio.gather(
@@ -263,10 +266,7 @@ async def test_two_concurrent_evaluations_give_201_and_409(
     )
 
     assert sorted(r.status_code for r in responses) == [201, 409]
-    async with AsyncSession(live_engine) as session:
-        stored = (
-            await session.scalars(
-                select(Evaluation.cleaning_id).where(Evaluation.cleaning_id == cleaning.id)
-            )
-        ).all()
-    assert len(stored) == 1
+    stored = await live_pool.fetchval(
+        "SELECT count(*) FROM evaluation WHERE cleaning_id = $1", cleaning.id
+    )
+    assert stored == 1

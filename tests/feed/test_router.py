@@ -2,9 +2,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from phresh.config import Settings
+from phresh.db import Connection
 from phresh.models import User
 from tests.fixtures.factories import auth_headers, create_cleaning, create_user
 
@@ -12,15 +12,15 @@ START = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-async def owner(session: AsyncSession) -> User:
-    return await create_user(session, username="owner")
+async def owner(connection: Connection) -> User:
+    return await create_user(connection, username="owner")
 
 
 async def test_feed_lists_created_events_newest_first(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, owner: User
+    client: httpx.AsyncClient, connection: Connection, settings: Settings, owner: User
 ) -> None:
-    older = await create_cleaning(session, owner=owner, created_at=START)
-    newer = await create_cleaning(session, owner=owner, created_at=START + timedelta(hours=1))
+    older = await create_cleaning(connection, owner=owner, created_at=START)
+    newer = await create_cleaning(connection, owner=owner, created_at=START + timedelta(hours=1))
 
     response = await client.get("/feed/cleanings", headers=auth_headers(settings, owner))
 
@@ -33,9 +33,9 @@ async def test_feed_lists_created_events_newest_first(
 
 
 async def test_an_edit_adds_an_updated_event_on_top(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, owner: User
+    client: httpx.AsyncClient, connection: Connection, settings: Settings, owner: User
 ) -> None:
-    cleaning = await create_cleaning(session, owner=owner, created_at=START)
+    cleaning = await create_cleaning(connection, owner=owner, created_at=START)
     headers = auth_headers(settings, owner)
     patched = await client.patch(f"/cleanings/{cleaning.id}", json={"name": "New"}, headers=headers)
     assert patched.status_code == 200
@@ -48,9 +48,9 @@ async def test_an_edit_adds_an_updated_event_on_top(
 
 
 async def test_deleted_cleanings_leave_the_feed(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, owner: User
+    client: httpx.AsyncClient, connection: Connection, settings: Settings, owner: User
 ) -> None:
-    cleaning = await create_cleaning(session, owner=owner, created_at=START)
+    cleaning = await create_cleaning(connection, owner=owner, created_at=START)
     headers = auth_headers(settings, owner)
     await client.delete(f"/cleanings/{cleaning.id}", headers=headers)
 
@@ -60,10 +60,10 @@ async def test_deleted_cleanings_leave_the_feed(
 
 
 async def test_feed_pages_by_cursor_without_repeats(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, owner: User
+    client: httpx.AsyncClient, connection: Connection, settings: Settings, owner: User
 ) -> None:
     for n in range(7):
-        await create_cleaning(session, owner=owner, created_at=START + timedelta(minutes=n))
+        await create_cleaning(connection, owner=owner, created_at=START + timedelta(minutes=n))
     headers = auth_headers(settings, owner)
     seen: list[int] = []
     cursor = None

@@ -3,44 +3,45 @@
 import asyncio
 from decimal import Decimal
 
+import asyncpg
 import httpx
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from phresh.config import Settings
-from phresh.models import Cleaning, CleaningStatus, Offer, OfferStatus, User
+from phresh.db import Connection, Pool
+from phresh.models import Cleaning, CleaningStatus, OfferStatus, User
 from tests.fixtures.factories import auth_headers, create_cleaning, create_offer, create_user
 
 
-async def offer_status(session: AsyncSession, cleaning: Cleaning, cleaner: User) -> OfferStatus:
-    status = await session.scalar(
-        select(Offer.status).where(Offer.cleaning_id == cleaning.id, Offer.cleaner_id == cleaner.id)
+async def offer_status(connection: Connection, cleaning: Cleaning, cleaner: User) -> OfferStatus:
+    status = await connection.fetchval(
+        "SELECT status FROM offer WHERE cleaning_id = $1 AND cleaner_id = $2",
+        cleaning.id,
+        cleaner.id,
     )
     assert status is not None
-    return status
+    return OfferStatus(status)
 
 
-async def cleaning_status(session: AsyncSession, cleaning: Cleaning) -> CleaningStatus:
-    status = await session.scalar(select(Cleaning.status).where(Cleaning.id == cleaning.id))
+async def cleaning_status(connection: Connection, cleaning: Cleaning) -> CleaningStatus:
+    status = await connection.fetchval("SELECT status FROM cleaning WHERE id = $1", cleaning.id)
     assert status is not None
-    return status
+    return CleaningStatus(status)
 
 
 @pytest.fixture
-async def owner(session: AsyncSession) -> User:
-    return await create_user(session, username="owner")
+async def owner(connection: Connection) -> User:
+    return await create_user(connection, username="owner")
 
 
 @pytest.fixture
-async def cleaner(session: AsyncSession) -> User:
-    return await create_user(session, username="cleaner")
+async def cleaner(connection: Connection) -> User:
+    return await create_user(connection, username="cleaner")
 
 
 @pytest.fixture
-async def cleaning(session: AsyncSession, owner: User) -> Cleaning:
-    return await create_cleaning(session, owner=owner)
+async def cleaning(connection: Connection, owner: User) -> Cleaning:
+    return await create_cleaning(connection, owner=owner)
 
 
 # --- making an offer -----------------------------------------------------------------
@@ -73,12 +74,12 @@ async def test_offer_on_own_cleaning_is_403(
 
 async def test_second_offer_by_same_cleaner_is_409(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     cleaning: Cleaning,
     cleaner: User,
 ) -> None:
-    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+    await create_offer(connection, cleaning=cleaning, cleaner=cleaner)
 
     response = await client.post(
         f"/cleanings/{cleaning.id}/offers", headers=auth_headers(settings, cleaner)
@@ -91,13 +92,13 @@ async def test_second_offer_by_same_cleaner_is_409(
 @pytest.mark.parametrize("status", [CleaningStatus.assigned, CleaningStatus.completed])
 async def test_offer_on_cleaning_not_open_is_409(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     owner: User,
     cleaner: User,
     status: CleaningStatus,
 ) -> None:
-    cleaning = await create_cleaning(session, owner=owner, status=status)
+    cleaning = await create_cleaning(connection, owner=owner, status=status)
 
     response = await client.post(
         f"/cleanings/{cleaning.id}/offers", headers=auth_headers(settings, cleaner)
@@ -147,14 +148,14 @@ async def test_offer_needs_a_token(client: httpx.AsyncClient, cleaning: Cleaning
 
 async def test_owner_lists_every_offer(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     cleaning: Cleaning,
     owner: User,
 ) -> None:
     for n in range(3):
-        cleaner = await create_user(session, username=f"c{n}x")
-        await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+        cleaner = await create_user(connection, username=f"c{n}x")
+        await create_offer(connection, cleaning=cleaning, cleaner=cleaner)
 
     response = await client.get(
         f"/cleanings/{cleaning.id}/offers", headers=auth_headers(settings, owner)
@@ -167,14 +168,14 @@ async def test_owner_lists_every_offer(
 
 async def test_owner_pages_through_offers_by_cursor_with_a_total(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     cleaning: Cleaning,
     owner: User,
 ) -> None:
     for n in range(5):
-        cleaner = await create_user(session, username=f"c{n}x")
-        await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+        cleaner = await create_user(connection, username=f"c{n}x")
+        await create_offer(connection, cleaning=cleaning, cleaner=cleaner)
     headers = auth_headers(settings, owner)
 
     seen: list[str] = []
@@ -208,13 +209,13 @@ async def test_non_owner_cannot_list_offers(
 
 async def test_owner_and_author_read_one_offer(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     cleaning: Cleaning,
     owner: User,
     cleaner: User,
 ) -> None:
-    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+    await create_offer(connection, cleaning=cleaning, cleaner=cleaner)
 
     for reader in (owner, cleaner):
         response = await client.get(
@@ -226,13 +227,13 @@ async def test_owner_and_author_read_one_offer(
 
 async def test_third_party_cannot_read_an_offer(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     cleaning: Cleaning,
     cleaner: User,
 ) -> None:
-    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
-    stranger = await create_user(session)
+    await create_offer(connection, cleaning=cleaning, cleaner=cleaner)
+    stranger = await create_user(connection)
 
     response = await client.get(
         f"/cleanings/{cleaning.id}/offers/cleaner", headers=auth_headers(settings, stranger)
@@ -257,15 +258,15 @@ async def test_reading_a_missing_offer_is_404(
 
 async def test_accept_assigns_cleaning_and_rejects_the_others(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     cleaning: Cleaning,
     owner: User,
     cleaner: User,
 ) -> None:
-    other = await create_user(session, username="other")
-    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
-    await create_offer(session, cleaning=cleaning, cleaner=other)
+    other = await create_user(connection, username="other")
+    await create_offer(connection, cleaning=cleaning, cleaner=cleaner)
+    await create_offer(connection, cleaning=cleaning, cleaner=other)
 
     response = await client.post(
         f"/cleanings/{cleaning.id}/offers/cleaner/accept", headers=auth_headers(settings, owner)
@@ -273,25 +274,25 @@ async def test_accept_assigns_cleaning_and_rejects_the_others(
 
     assert response.status_code == 200
     assert response.json()["status"] == "accepted"
-    assert await offer_status(session, cleaning, other) == OfferStatus.rejected
-    assert await cleaning_status(session, cleaning) == CleaningStatus.assigned
+    assert await offer_status(connection, cleaning, other) == OfferStatus.rejected
+    assert await cleaning_status(connection, cleaning) == CleaningStatus.assigned
 
 
 async def test_only_the_owner_may_accept(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     cleaning: Cleaning,
     cleaner: User,
 ) -> None:
-    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+    await create_offer(connection, cleaning=cleaning, cleaner=cleaner)
 
     response = await client.post(
         f"/cleanings/{cleaning.id}/offers/cleaner/accept", headers=auth_headers(settings, cleaner)
     )
 
     assert response.status_code == 403
-    assert await offer_status(session, cleaning, cleaner) == OfferStatus.pending
+    assert await offer_status(connection, cleaning, cleaner) == OfferStatus.pending
 
 
 @pytest.mark.parametrize(
@@ -299,14 +300,14 @@ async def test_only_the_owner_may_accept(
 )
 async def test_accepting_an_offer_that_is_not_pending_is_409(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     cleaning: Cleaning,
     owner: User,
     cleaner: User,
     status: OfferStatus,
 ) -> None:
-    await create_offer(session, cleaning=cleaning, cleaner=cleaner, status=status)
+    await create_offer(connection, cleaning=cleaning, cleaner=cleaner, status=status)
 
     response = await client.post(
         f"/cleanings/{cleaning.id}/offers/cleaner/accept", headers=auth_headers(settings, owner)
@@ -317,13 +318,13 @@ async def test_accepting_an_offer_that_is_not_pending_is_409(
 
 async def test_accepting_on_an_assigned_cleaning_is_409(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     owner: User,
     cleaner: User,
 ) -> None:
-    cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.assigned)
-    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+    cleaning = await create_cleaning(connection, owner=owner, status=CleaningStatus.assigned)
+    await create_offer(connection, cleaning=cleaning, cleaner=cleaner)
 
     response = await client.post(
         f"/cleanings/{cleaning.id}/offers/cleaner/accept", headers=auth_headers(settings, owner)
@@ -346,16 +347,18 @@ async def test_accepting_an_unknown_user_or_missing_offer_is_404(
 
 
 async def test_database_refuses_two_accepted_offers_for_one_cleaning(
-    session: AsyncSession, cleaning: Cleaning, cleaner: User
+    connection: Connection, cleaning: Cleaning, cleaner: User
 ) -> None:
-    other = await create_user(session)
-    await create_offer(session, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.accepted)
+    other = await create_user(connection)
+    await create_offer(connection, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.accepted)
 
-    with pytest.raises(IntegrityError):
-        async with session.begin_nested():
+    with pytest.raises(asyncpg.UniqueViolationError) as raised:
+        async with connection.transaction():
             await create_offer(
-                session, cleaning=cleaning, cleaner=other, status=OfferStatus.accepted
+                connection, cleaning=cleaning, cleaner=other, status=OfferStatus.accepted
             )
+
+    assert raised.value.constraint_name == "uq_offer_one_accepted_per_cleaning"
 
 
 # --- cancelling and rescinding -----------------------------------------------------------
@@ -363,15 +366,15 @@ async def test_database_refuses_two_accepted_offers_for_one_cleaning(
 
 async def test_accepted_cleaner_cancels_and_everything_reopens(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     owner: User,
     cleaner: User,
 ) -> None:
-    cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.assigned)
-    other = await create_user(session)
-    await create_offer(session, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.accepted)
-    await create_offer(session, cleaning=cleaning, cleaner=other, status=OfferStatus.rejected)
+    cleaning = await create_cleaning(connection, owner=owner, status=CleaningStatus.assigned)
+    other = await create_user(connection)
+    await create_offer(connection, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.accepted)
+    await create_offer(connection, cleaning=cleaning, cleaner=other, status=OfferStatus.rejected)
 
     response = await client.post(
         f"/cleanings/{cleaning.id}/offers/mine/cancel", headers=auth_headers(settings, cleaner)
@@ -379,18 +382,18 @@ async def test_accepted_cleaner_cancels_and_everything_reopens(
 
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
-    assert await offer_status(session, cleaning, other) == OfferStatus.pending
-    assert await cleaning_status(session, cleaning) == CleaningStatus.open
+    assert await offer_status(connection, cleaning, other) == OfferStatus.pending
+    assert await cleaning_status(connection, cleaning) == CleaningStatus.open
 
 
 async def test_cancelling_a_pending_offer_is_409(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     cleaning: Cleaning,
     cleaner: User,
 ) -> None:
-    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+    await create_offer(connection, cleaning=cleaning, cleaner=cleaner)
 
     response = await client.post(
         f"/cleanings/{cleaning.id}/offers/mine/cancel", headers=auth_headers(settings, cleaner)
@@ -411,40 +414,40 @@ async def test_cancelling_without_an_offer_is_404(
 
 async def test_rescinding_a_pending_offer_removes_it(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     cleaning: Cleaning,
     cleaner: User,
 ) -> None:
-    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+    await create_offer(connection, cleaning=cleaning, cleaner=cleaner)
 
     response = await client.delete(
         f"/cleanings/{cleaning.id}/offers/mine", headers=auth_headers(settings, cleaner)
     )
 
     assert response.status_code == 204
-    count = await session.scalar(
-        select(func.count()).select_from(Offer).where(Offer.cleaning_id == cleaning.id)
+    count = await connection.fetchval(
+        "SELECT count(*) FROM offer WHERE cleaning_id = $1", cleaning.id
     )
     assert count == 0
 
 
 async def test_rescinding_an_accepted_offer_is_409(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     owner: User,
     cleaner: User,
 ) -> None:
-    cleaning = await create_cleaning(session, owner=owner, status=CleaningStatus.assigned)
-    await create_offer(session, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.accepted)
+    cleaning = await create_cleaning(connection, owner=owner, status=CleaningStatus.assigned)
+    await create_offer(connection, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.accepted)
 
     response = await client.delete(
         f"/cleanings/{cleaning.id}/offers/mine", headers=auth_headers(settings, cleaner)
     )
 
     assert response.status_code == 409
-    assert await offer_status(session, cleaning, cleaner) == OfferStatus.accepted
+    assert await offer_status(connection, cleaning, cleaner) == OfferStatus.accepted
 
 
 async def test_rescinding_without_an_offer_is_404(
@@ -459,33 +462,33 @@ async def test_rescinding_without_an_offer_is_404(
 
 async def test_deleting_a_cleaning_rejects_its_pending_offers(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     cleaning: Cleaning,
     owner: User,
     cleaner: User,
 ) -> None:
-    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+    await create_offer(connection, cleaning=cleaning, cleaner=cleaner)
 
     response = await client.delete(
         f"/cleanings/{cleaning.id}", headers=auth_headers(settings, owner)
     )
 
     assert response.status_code == 204
-    assert await offer_status(session, cleaning, cleaner) == OfferStatus.rejected
-    assert await cleaning_status(session, cleaning) == CleaningStatus.cancelled
+    assert await offer_status(connection, cleaning, cleaner) == OfferStatus.rejected
+    assert await cleaning_status(connection, cleaning) == CleaningStatus.cancelled
 
 
 async def test_a_deleted_cleanings_offer_stays_visible_to_its_cleaner_as_rejected(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     cleaning: Cleaning,
     owner: User,
     cleaner: User,
 ) -> None:
-    await create_offer(session, cleaning=cleaning, cleaner=cleaner)
-    stranger = await create_user(session, username="stranger")
+    await create_offer(connection, cleaning=cleaning, cleaner=cleaner)
+    stranger = await create_user(connection, username="stranger")
     await client.delete(f"/cleanings/{cleaning.id}", headers=auth_headers(settings, owner))
     url = f"/cleanings/{cleaning.id}/offers/cleaner"
 
@@ -507,12 +510,12 @@ async def test_a_deleted_cleanings_offer_stays_visible_to_its_cleaner_as_rejecte
 
 async def test_a_cancelled_offer_is_final_and_the_answer_says_so(
     client: httpx.AsyncClient,
-    session: AsyncSession,
+    connection: Connection,
     settings: Settings,
     cleaning: Cleaning,
     cleaner: User,
 ) -> None:
-    await create_offer(session, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.cancelled)
+    await create_offer(connection, cleaning=cleaning, cleaner=cleaner, status=OfferStatus.cancelled)
 
     response = await client.post(
         f"/cleanings/{cleaning.id}/offers", headers=auth_headers(settings, cleaner)
@@ -527,17 +530,17 @@ async def test_a_cancelled_offer_is_final_and_the_answer_says_so(
 
 
 async def test_cleaner_lists_own_offers_newest_first_with_their_cleanings(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, cleaner: User
+    client: httpx.AsyncClient, connection: Connection, settings: Settings, cleaner: User
 ) -> None:
-    owners = [await create_user(session, username=f"owner{n}") for n in range(3)]
+    owners = [await create_user(connection, username=f"owner{n}") for n in range(3)]
     cleanings = [
-        await create_cleaning(session, owner=owner, name=f"Job {n}", price=Decimal("30.50"))
+        await create_cleaning(connection, owner=owner, name=f"Job {n}", price=Decimal("30.50"))
         for n, owner in enumerate(owners)
     ]
     for cleaning in cleanings:
-        await create_offer(session, cleaning=cleaning, cleaner=cleaner)
-    someone_else = await create_user(session, username="other")
-    await create_offer(session, cleaning=cleanings[0], cleaner=someone_else)
+        await create_offer(connection, cleaning=cleaning, cleaner=cleaner)
+    someone_else = await create_user(connection, username="other")
+    await create_offer(connection, cleaning=cleanings[0], cleaner=someone_else)
 
     response = await client.get("/users/me/offers", headers=auth_headers(settings, cleaner))
 
@@ -557,14 +560,14 @@ async def test_cleaner_lists_own_offers_newest_first_with_their_cleanings(
 
 
 async def test_my_offers_filter_by_status_and_page_by_cursor(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, cleaner: User
+    client: httpx.AsyncClient, connection: Connection, settings: Settings, cleaner: User
 ) -> None:
-    owner = await create_user(session, username="poster")
+    owner = await create_user(connection, username="poster")
     expected_pending = []
     for n in range(5):
-        cleaning = await create_cleaning(session, owner=owner)
+        cleaning = await create_cleaning(connection, owner=owner)
         status = OfferStatus.pending if n % 2 == 0 else OfferStatus.rejected
-        await create_offer(session, cleaning=cleaning, cleaner=cleaner, status=status)
+        await create_offer(connection, cleaning=cleaning, cleaner=cleaner, status=status)
         if status == OfferStatus.pending:
             expected_pending.append(cleaning.id)
     headers = auth_headers(settings, cleaner)
@@ -587,12 +590,12 @@ async def test_my_offers_filter_by_status_and_page_by_cursor(
 
 
 async def test_a_cursor_of_another_status_filter_is_refused(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, cleaner: User
+    client: httpx.AsyncClient, connection: Connection, settings: Settings, cleaner: User
 ) -> None:
-    owner = await create_user(session, username="poster")
+    owner = await create_user(connection, username="poster")
     for _ in range(3):
         await create_offer(
-            session, cleaning=await create_cleaning(session, owner=owner), cleaner=cleaner
+            connection, cleaning=await create_cleaning(connection, owner=owner), cleaner=cleaner
         )
     headers = auth_headers(settings, cleaner)
     first = await client.get("/users/me/offers", params={"limit": "1"}, headers=headers)
@@ -616,24 +619,24 @@ async def test_my_offers_need_a_token(client: httpx.AsyncClient) -> None:
 
 
 async def _committed_cleaning_with_offers(
-    engine: AsyncEngine, settings: Settings, cleaners: int
+    pool: Pool, settings: Settings, cleaners: int
 ) -> tuple[int, dict[str, str], list[tuple[str, dict[str, str]]]]:
-    async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-        owner = await create_user(session, username="raceowner")
-        cleaning = await create_cleaning(session, owner=owner)
+    async with pool.acquire() as connection, connection.transaction():
+        owner = await create_user(connection, username="raceowner")
+        cleaning = await create_cleaning(connection, owner=owner)
         offers = []
         for n in range(cleaners):
-            cleaner = await create_user(session, username=f"racer{n}")
-            await create_offer(session, cleaning=cleaning, cleaner=cleaner)
+            cleaner = await create_user(connection, username=f"racer{n}")
+            await create_offer(connection, cleaning=cleaning, cleaner=cleaner)
             offers.append((cleaner.username, auth_headers(settings, cleaner)))
     return cleaning.id, auth_headers(settings, owner), offers
 
 
 async def test_twenty_concurrent_accepts_have_exactly_one_winner(
-    live_client: httpx.AsyncClient, live_engine: AsyncEngine, settings: Settings
+    live_client: httpx.AsyncClient, live_pool: Pool, settings: Settings
 ) -> None:
     cleaning_id, owner_headers, offers = await _committed_cleaning_with_offers(
-        live_engine, settings, 20
+        live_pool, settings, 20
     )
 
     responses = await asyncio.gather(
@@ -647,21 +650,29 @@ async def test_twenty_concurrent_accepts_have_exactly_one_winner(
 
     codes = sorted(r.status_code for r in responses)
     assert codes == [200] + [409] * 19
-    async with AsyncSession(live_engine) as session:
-        statuses = (
-            await session.scalars(select(Offer.status).where(Offer.cleaning_id == cleaning_id))
-        ).all()
-    assert sorted(statuses) == sorted([OfferStatus.accepted] + [OfferStatus.rejected] * 19)
+    statuses = await live_pool.fetch("SELECT status FROM offer WHERE cleaning_id = $1", cleaning_id)
+    assert sorted(OfferStatus(r["status"]) for r in statuses) == sorted(
+        [OfferStatus.accepted] + [OfferStatus.rejected] * 19
+    )
+    winner = next(r for r in responses if r.status_code == 200).json()["cleaner"]
+    accepted = await live_pool.fetchval(
+        'SELECT u.username FROM offer o JOIN "user" u ON u.id = o.cleaner_id '
+        "WHERE o.cleaning_id = $1 AND o.status = 'accepted'",
+        cleaning_id,
+    )
+    assert accepted == winner
+    status = await live_pool.fetchval("SELECT status FROM cleaning WHERE id = $1", cleaning_id)
+    assert status == CleaningStatus.assigned
 
 
 async def test_offer_racing_an_accept_never_lands_on_an_assigned_cleaning(
-    live_client: httpx.AsyncClient, live_engine: AsyncEngine, settings: Settings
+    live_client: httpx.AsyncClient, live_pool: Pool, settings: Settings
 ) -> None:
     cleaning_id, owner_headers, offers = await _committed_cleaning_with_offers(
-        live_engine, settings, 1
+        live_pool, settings, 1
     )
-    async with AsyncSession(live_engine, expire_on_commit=False) as session, session.begin():
-        latecomers = [await create_user(session, username=f"late{n}") for n in range(10)]
+    async with live_pool.acquire() as connection, connection.transaction():
+        latecomers = [await create_user(connection, username=f"late{n}") for n in range(10)]
 
     accept = live_client.post(
         f"/cleanings/{cleaning_id}/offers/{offers[0][0]}/accept", headers=owner_headers
@@ -674,11 +685,8 @@ async def test_offer_racing_an_accept_never_lands_on_an_assigned_cleaning(
 
     assert responses[0].status_code == 200
     assert {r.status_code for r in responses[1:]} <= {201, 409}
-    async with AsyncSession(live_engine) as session:
-        pending = await session.scalar(
-            select(func.count())
-            .select_from(Offer)
-            .where(Offer.cleaning_id == cleaning_id, Offer.status == OfferStatus.pending)
-        )
+    pending = await live_pool.fetchval(
+        "SELECT count(*) FROM offer WHERE cleaning_id = $1 AND status = 'pending'", cleaning_id
+    )
     # Any offer that got in before the accept was rejected by it; none arrived after.
     assert pending == 0

@@ -2,11 +2,9 @@ import asyncio
 
 import httpx
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from phresh.config import Settings
-from phresh.models import User
+from phresh.db import Connection, Pool
 from tests.fixtures.factories import auth_headers, create_user
 
 NEW_USER = {
@@ -34,19 +32,21 @@ async def test_register_returns_user_and_working_token(client: httpx.AsyncClient
 
 
 async def test_register_stores_an_argon2_hash(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient, connection: Connection
 ) -> None:
     await client.post("/users", json=NEW_USER)
 
-    stored = await session.scalar(select(User.password_hash).where(User.username == "jane_doe"))
+    stored = await connection.fetchval(
+        'SELECT password_hash FROM "user" WHERE username = $1', "jane_doe"
+    )
     assert stored is not None
     assert stored.startswith("$argon2id$")
 
 
 async def test_register_duplicate_email_any_case_is_409(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient, connection: Connection
 ) -> None:
-    await create_user(session, username="someone", email="jane.doe@example.com")
+    await create_user(connection, username="someone", email="jane.doe@example.com")
 
     response = await client.post("/users", json=NEW_USER)
 
@@ -56,9 +56,9 @@ async def test_register_duplicate_email_any_case_is_409(
 
 
 async def test_register_duplicate_username_any_case_is_409(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient, connection: Connection
 ) -> None:
-    await create_user(session, username="jane_doe", email="other@example.com")
+    await create_user(connection, username="jane_doe", email="other@example.com")
 
     response = await client.post("/users", json=NEW_USER)
 
@@ -95,7 +95,7 @@ async def test_register_rejects_overlong_password_and_username(client: httpx.Asy
 
 
 async def test_concurrent_registrations_of_one_email_give_201_and_409(
-    live_client: httpx.AsyncClient, session: AsyncSession
+    live_client: httpx.AsyncClient, live_pool: Pool
 ) -> None:
     first = {**NEW_USER, "username": "first_one"}
     second = {**NEW_USER, "username": "second_one"}
@@ -105,8 +105,8 @@ async def test_concurrent_registrations_of_one_email_give_201_and_409(
     )
 
     assert sorted(r.status_code for r in responses) == [201, 409]
-    count = await session.scalar(
-        select(func.count()).select_from(User).where(User.email == "jane.doe@example.com")
+    count = await live_pool.fetchval(
+        'SELECT count(*) FROM "user" WHERE email = $1', "jane.doe@example.com"
     )
     assert count == 1
 
@@ -127,9 +127,9 @@ async def test_me_rejects_a_forged_token(client: httpx.AsyncClient) -> None:
 
 
 async def test_me_rejects_a_disabled_account(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session, is_active=False)
+    user = await create_user(connection, is_active=False)
 
     response = await client.get("/users/me", headers=auth_headers(settings, user))
 
@@ -137,10 +137,10 @@ async def test_me_rejects_a_disabled_account(
 
 
 async def test_public_profile_hides_private_fields(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    viewer = await create_user(session)
-    await create_user(session, username="cleo", full_name="Cleo B")
+    viewer = await create_user(connection)
+    await create_user(connection, username="cleo", full_name="Cleo B")
 
     response = await client.get("/profiles/CLEO", headers=auth_headers(settings, viewer))
 
@@ -154,9 +154,9 @@ async def test_public_profile_hides_private_fields(
 
 
 async def test_unknown_profile_is_404(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    viewer = await create_user(session)
+    viewer = await create_user(connection)
 
     response = await client.get("/profiles/nobody", headers=auth_headers(settings, viewer))
 
@@ -171,9 +171,9 @@ async def test_profile_requires_a_token(client: httpx.AsyncClient) -> None:
 
 
 async def test_update_own_profile(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
     patch = {
         "full_name": "Ada L",
         "phone_number": "+44 20 7946 0000",
@@ -189,9 +189,9 @@ async def test_update_own_profile(
 
 
 async def test_update_profile_rejects_bad_values(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
 ) -> None:
-    user = await create_user(session)
+    user = await create_user(connection)
     patch = {"phone_number": "call me", "image_url": "javascript:alert(1)", "bio": "x" * 2001}
 
     response = await client.patch("/profiles/me", json=patch, headers=auth_headers(settings, user))

@@ -5,7 +5,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from phresh.auth import service as auth_service
 from phresh.auth.exceptions import InvalidToken
-from phresh.db import SessionDep
+from phresh.db import ConnectionDep
 from phresh.errors import Unauthorized
 from phresh.models import User
 from phresh.users import service as user_service
@@ -15,14 +15,14 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 
 async def get_current_user(
     request: Request,
-    session: SessionDep,
+    connection: ConnectionDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
     if token is None:
         raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
     reader: auth_service.TokenReader = request.app.state.token_reader
     user_id = reader.user_id(token)
-    user = await user_service.get_active_user(session, user_id)
+    user = await user_service.get_active_user(connection, user_id)
     if user is None:
         raise InvalidToken("The account behind this token no longer exists or is disabled.")
     return user

@@ -7,7 +7,7 @@ from phresh.auth import service as auth_service
 from phresh.auth.dependencies import LoginLimiterDep
 from phresh.auth.exceptions import InvalidCredentials, LoginRateLimited
 from phresh.auth.schemas import Token
-from phresh.db import SessionDep
+from phresh.db import ConnectionDep
 from phresh.dependencies import SettingsDep
 from phresh.errors import error_responses
 
@@ -22,10 +22,10 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 async def log_in(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    session: SessionDep,
+    connection: ConnectionDep,
     settings: SettingsDep,
     limiter: LoginLimiterDep,
 ) -> Token:
     client = request.client.host if request.client else "unknown"
     limiter.hit(client, form.username)
-    return await auth_service.log_in(session, settings, form.username, form.password)
+    return await auth_service.log_in(connection, settings, form.username, form.password)

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from phresh.auth.exceptions import InvalidCredentials, InvalidToken, LoginRateLimited
 from phresh.auth.schemas import Token
 from phresh.config import Settings
+from phresh.db import Connection
 from phresh.models import User
 from phresh.users import service as user_service
 
@@ -126,8 +126,8 @@ class LoginRateLimiter:
             del self._windows[key]
 
 
-async def log_in(session: AsyncSession, settings: Settings, login: str, password: str) -> Token:
-    user = await user_service.get_user_by_login(session, login)
+async def log_in(connection: Connection, settings: Settings, login: str, password: str) -> Token:
+    user = await user_service.get_user_by_login(connection, login)
     if user is None:
         await user_service.burn_password_check(password)
         raise InvalidCredentials("Incorrect username, email or password.")

@@ -1,32 +1,21 @@
 """All SQL about cleanings."""
 
-from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (
-    RowMapping,
-    Select,
-    func,
-    select,
-    update,
-)
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
-
 from phresh.cleanings import search
 from phresh.cleanings.schemas import CleaningListQuery, CleaningSort
-from phresh.kit.repository import SqlBuilder, fetch_all, fetch_one, fetch_value
-from phresh.kit.repository import flush as flush  # re-exported: services save through it
-from phresh.models import Cleaning, CleaningStatus, CleaningType, Offer, OfferStatus
+from phresh.db import Connection
+from phresh.kit.repository import SqlBuilder, each, one
+from phresh.models import Cleaning, CleaningStatus, CleaningType
 
-# The API's view of a cleaning (CleaningRead), shared by every plain-SQL read of one.
+# A cleaning as every read answers it (phresh.models.Cleaning): with its owner's username.
 LIVE_OPEN = "c.status = 'open' AND c.deleted_at IS NULL"
 FROM_CLEANING = 'FROM cleaning c JOIN "user" u ON u.id = c.owner_id'
 CLEANING_COLUMNS = (
-    "c.id, u.username AS owner, c.name, c.description, c.cleaning_type, c.price, c.status, "
-    "c.created_at, c.updated_at"
+    "c.id, c.owner_id, u.username AS owner, c.name, c.description, c.cleaning_type, c.price, "
+    "c.status, c.created_at, c.updated_at, c.deleted_at"
 )
 
 
@@ -35,84 +24,113 @@ CLEANING_COLUMNS = (
 OWNER_VISIBLE = "(c.deleted_at IS NULL OR c.status = 'cancelled')"
 
 
-def _live() -> Select[Cleaning]:
-    return select(Cleaning).options(joinedload(Cleaning.owner)).where(Cleaning.deleted_at.is_(None))
-
-
 INSERT_CLEANING = f"""
-WITH inserted AS (
+WITH c AS (
     INSERT INTO cleaning (owner_id, name, description, cleaning_type, price)
-    VALUES (:owner_id, :name, :description, :cleaning_type, :price)
+    VALUES ($1, $2, $3, $4, $5)
     RETURNING *
 )
 SELECT {CLEANING_COLUMNS}
-FROM inserted c JOIN "user" u ON u.id = c.owner_id
+FROM c JOIN "user" u ON u.id = c.owner_id
 """  # noqa: S608 - CLEANING_COLUMNS is a constant
 
 
 async def insert_cleaning(
-    session: AsyncSession,
+    connection: Connection,
     *,
     owner_id: int,
     name: str,
     description: str,
     cleaning_type: CleaningType,
     price: Decimal,
-) -> RowMapping:
-    """One statement in the request's transaction; answers with the API's view of the row."""
-    row = await fetch_one(
-        session,
-        INSERT_CLEANING,
-        {
-            "owner_id": owner_id,
-            "name": name,
-            "description": description,
-            "cleaning_type": cleaning_type.value,
-            "price": price,
-        },
+) -> Cleaning:
+    """One statement in the request's transaction; answers with the new row."""
+    cleaning = one(
+        Cleaning,
+        await connection.fetchrow(
+            INSERT_CLEANING, owner_id, name, description, cleaning_type.value, price
+        ),
     )
-    assert row is not None  # INSERT ... RETURNING always answers its row
-    return row
+    assert cleaning is not None  # INSERT ... RETURNING always answers its row
+    return cleaning
 
 
-async def get_cleaning(session: AsyncSession, cleaning_id: int) -> Cleaning | None:
-    return await session.scalar(_live().where(Cleaning.id == cleaning_id))
+LIVE_BY_ID = f"SELECT {CLEANING_COLUMNS} {FROM_CLEANING} WHERE c.id = $1 AND c.deleted_at IS NULL"
+
+
+async def get_cleaning(connection: Connection, cleaning_id: int) -> Cleaning | None:
+    """A live (not deleted) cleaning: the hottest read of the service."""
+    return one(Cleaning, await connection.fetchrow(LIVE_BY_ID, cleaning_id))
+
+
+ANY_BY_ID = f"SELECT {CLEANING_COLUMNS} {FROM_CLEANING} WHERE c.id = $1"
 
 
 async def get_cleaning_including_deleted(
-    session: AsyncSession, cleaning_id: int
+    connection: Connection, cleaning_id: int
 ) -> Cleaning | None:
-    return await session.get(Cleaning, cleaning_id)
+    return one(Cleaning, await connection.fetchrow(ANY_BY_ID, cleaning_id))
 
 
-CLEANING_READ = (
-    f"SELECT {CLEANING_COLUMNS} {FROM_CLEANING} WHERE c.id = :cleaning_id AND c.deleted_at IS NULL"
-)
+# Every status change takes the row's update lock first, so two requests never both see
+# "open" and both act on it; an offer takes the share lock: many offers may be made at
+# once, but none while an accept is deciding the cleaning's fate.
+LIVE_FOR_UPDATE = f"{LIVE_BY_ID} FOR UPDATE OF c"
+LIVE_FOR_SHARE = f"{LIVE_BY_ID} FOR SHARE OF c"
 
 
-async def read_cleaning(session: AsyncSession, cleaning_id: int) -> RowMapping | None:
-    """The API's view of a live cleaning, in plain SQL: the hottest read of the service."""
-    return await fetch_one(session, CLEANING_READ, {"cleaning_id": cleaning_id})
+async def get_cleaning_for_update(connection: Connection, cleaning_id: int) -> Cleaning | None:
+    """The live cleaning, row-locked until the request's transaction ends."""
+    return one(Cleaning, await connection.fetchrow(LIVE_FOR_UPDATE, cleaning_id))
 
 
-async def get_cleaning_for_update(session: AsyncSession, cleaning_id: int) -> Cleaning | None:
-    """The live cleaning, row-locked until the request's transaction ends.
+async def get_cleaning_for_share(connection: Connection, cleaning_id: int) -> Cleaning | None:
+    """The live cleaning, share-locked until the request's transaction ends."""
+    return one(Cleaning, await connection.fetchrow(LIVE_FOR_SHARE, cleaning_id))
 
-    Every status change takes this lock first, so two requests never both see "open" and
-    both act on it.
-    """
-    statement = _live().where(Cleaning.id == cleaning_id).with_for_update(of=Cleaning)
-    return await session.scalar(statement)
+
+# Columns an edit may set: CleaningUpdate's fields, spliced as constants.
+EDITABLE = frozenset({"name", "description", "cleaning_type", "price"})
+
+
+async def update_cleaning(
+    connection: Connection, cleaning_id: int, changes: dict[str, object]
+) -> Cleaning:
+    """Set ``changes`` (keys from EDITABLE) on a live cleaning the caller has locked."""
+    query = SqlBuilder(cleaning_id)
+    assignments = query.assignments(changes, EDITABLE)
+    sql = (
+        f"WITH c AS (UPDATE cleaning SET {assignments} "  # noqa: S608 - constants
+        f'WHERE id = $1 RETURNING *) SELECT {CLEANING_COLUMNS} FROM c JOIN "user" u '
+        "ON u.id = c.owner_id"
+    )
+    cleaning = one(Cleaning, await connection.fetchrow(sql, *query.params))
+    assert cleaning is not None  # the row is locked by this transaction: it is there
+    return cleaning
+
+
+SOFT_DELETE = "UPDATE cleaning SET deleted_at = now(), status = $2 WHERE id = $1"
+
+
+async def soft_delete(connection: Connection, cleaning_id: int, status: CleaningStatus) -> None:
+    await connection.execute(SOFT_DELETE, cleaning_id, status.value)
+
+
+SET_STATUS = "UPDATE cleaning SET status = $2 WHERE id = $1"
+
+
+async def set_status(connection: Connection, cleaning_id: int, status: CleaningStatus) -> None:
+    await connection.execute(SET_STATUS, cleaning_id, status.value)
 
 
 async def list_owned_cleanings(
-    session: AsyncSession,
+    connection: Connection,
     owner_id: int,
     *,
     limit: int,
     after: tuple[datetime, int] | None,
     status: CleaningStatus | None,
-) -> Sequence[RowMapping]:
+) -> list[Cleaning]:
     """Newest first, keyset on (created_at, id): served by ix_cleaning_owner_id_created_at."""
     query = SqlBuilder()
     conditions = _owned_conditions(query, owner_id, status)
@@ -123,16 +141,16 @@ async def list_owned_cleanings(
         f"SELECT {CLEANING_COLUMNS} {FROM_CLEANING} WHERE {' AND '.join(conditions)} "
         f"ORDER BY c.created_at DESC, c.id DESC LIMIT {query.param(limit)}"
     )
-    return await fetch_all(session, sql, query.params)
+    return each(Cleaning, await connection.fetch(sql, *query.params))
 
 
 async def count_owned_cleanings(
-    session: AsyncSession, owner_id: int, status: CleaningStatus | None
+    connection: Connection, owner_id: int, status: CleaningStatus | None
 ) -> int:
     query = SqlBuilder()
     conditions = _owned_conditions(query, owner_id, status)
     sql = f"SELECT count(*) FROM cleaning c WHERE {' AND '.join(conditions)}"  # noqa: S608
-    count: int = await fetch_value(session, sql, query.params)
+    count: int = await connection.fetchval(sql, *query.params)
     return count
 
 
@@ -143,36 +161,6 @@ def _owned_conditions(query: SqlBuilder, owner_id: int, status: CleaningStatus |
     return conditions
 
 
-async def soft_delete(session: AsyncSession, cleaning: Cleaning, status: CleaningStatus) -> None:
-    await session.execute(
-        update(Cleaning)
-        .where(Cleaning.id == cleaning.id)
-        .values(deleted_at=func.now(), status=status)
-        .execution_options(synchronize_session=False)
-    )
-
-
-async def get_cleaning_for_share(session: AsyncSession, cleaning_id: int) -> Cleaning | None:
-    """The live cleaning, share-locked: many offers may be made at once, but none while an
-    accept (which takes the row's update lock) is deciding the cleaning's fate."""
-    statement = _live().where(Cleaning.id == cleaning_id).with_for_update(of=Cleaning, read=True)
-    return await session.scalar(statement)
-
-
-async def set_status(session: AsyncSession, cleaning: Cleaning, status: CleaningStatus) -> None:
-    cleaning.status = status
-    await session.flush()
-
-
-async def reject_pending_offers(session: AsyncSession, cleaning_id: int) -> None:
-    await session.execute(
-        update(Offer)
-        .where(Offer.cleaning_id == cleaning_id, Offer.status == OfferStatus.pending)
-        .values(status=OfferStatus.rejected)
-        .execution_options(synchronize_session=False)
-    )
-
-
 # A search's tsquery is made by TO_TSQUERY, a short statement before the listing (and one
 # before the count), and reaches them as a parameter of type tsquery: a custom plan sees
 # the real query (so how many rows match), and a generic plan never parses q again for each
@@ -181,13 +169,11 @@ async def reject_pending_offers(session: AsyncSession, cleaning_id: int) -> None
 # syntax it always parses; q as typed could overflow its operator stack (33 dashes: a 500).
 TO_TSQUERY = (
     "SELECT t.query::text AS query, querytree(t.query) AS indexable "
-    "FROM websearch_to_tsquery('english', :text) AS t(query)"
+    "FROM websearch_to_tsquery('english', $1) AS t(query)"
 )
-TSQUERY = "CAST(:q AS tsquery)"
-MATCH = f"c.search @@ {TSQUERY}"
 
 
-async def search_tsquery(session: AsyncSession, q: str) -> str | None:
+async def search_tsquery(connection: Connection, q: str) -> str | None:
     """``q`` as the text of a tsquery; None when the index has nothing to look up for it.
 
     That is: no word at all (a separator line), only stop words ("the"), or nothing but
@@ -197,33 +183,34 @@ async def search_tsquery(session: AsyncSession, q: str) -> str | None:
     text = search.websearch(q)
     if not text:
         return None
-    row = await fetch_one(session, TO_TSQUERY, {"text": text})
-    assert row is not None  # a FROM-function of one row
-    if row["indexable"] in ("", "T"):  # querytree's "nothing to look up in the index"
+    record = await connection.fetchrow(TO_TSQUERY, text)
+    assert record is not None  # a FROM-function of one row
+    if record["indexable"] in ("", "T"):  # querytree's "nothing to look up in the index"
         return None
-    return str(row["query"])
+    return str(record["query"])
 
 
-def _public_conditions(
-    query: SqlBuilder, filters: CleaningListQuery, tsquery: str | None = None
-) -> list[str]:
-    conditions = [LIVE_OPEN]
-    if filters.cleaning_type is not None:
-        conditions.append(f"c.cleaning_type = {query.param(filters.cleaning_type.value)}")
-    if filters.min_price is not None:
-        conditions.append(f"c.price >= {query.param(filters.min_price)}")
-    if filters.max_price is not None:
-        conditions.append(f"c.price <= {query.param(filters.max_price)}")
-    if filters.owner is not None:
-        owner = query.param(filters.owner)
-        subquery = f'(SELECT id FROM "user" WHERE username = {owner})'  # noqa: S608 - a $n
-        conditions.append(f"c.owner_id = {subquery}")
-    if filters.q is not None:
-        # tsquery: from search_tsquery. None (nothing to look up) is a NULL tsquery, which
-        # matches no row; one name, as _relevance_sql ranks by the same tsquery.
-        query.params["q"] = tsquery
-        conditions.append(MATCH)
-    return conditions
+class Filters:
+    """The WHERE of a public listing: conditions on ``c``, and the tsquery's parameter."""
+
+    def __init__(self, query: SqlBuilder, filters: CleaningListQuery, tsquery: str | None) -> None:
+        self.others = [LIVE_OPEN]
+        if filters.cleaning_type is not None:
+            self.others.append(f"c.cleaning_type = {query.param(filters.cleaning_type.value)}")
+        if filters.min_price is not None:
+            self.others.append(f"c.price >= {query.param(filters.min_price)}")
+        if filters.max_price is not None:
+            self.others.append(f"c.price <= {query.param(filters.max_price)}")
+        if filters.owner is not None:
+            owner = query.param(filters.owner)
+            subquery = f'(SELECT id FROM "user" WHERE username = {owner})'  # noqa: S608 - a $n
+            self.others.append(f"c.owner_id = {subquery}")
+        # tsquery: from search_tsquery, one parameter for the match and the rank alike.
+        self.tsquery = f"CAST({query.param(tsquery)} AS tsquery)" if filters.q is not None else None
+
+    def all(self) -> list[str]:
+        match = [] if self.tsquery is None else [f"c.search @@ {self.tsquery}"]
+        return [*self.others, *match]
 
 
 def public_list_sql(
@@ -233,7 +220,7 @@ def public_list_sql(
     after: list[Any] | None,
     limit: int,
     tsquery: str | None = None,
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, list[Any]]:
     """Open cleanings, filtered, in one of three keyset orders; never OFFSET.
 
     newest walks ix_cleaning_open_created_at backwards, price walks ix_cleaning_open_price;
@@ -241,10 +228,10 @@ def public_list_sql(
     at the cursor. relevance: see ``_relevance_sql``.
     """
     query = SqlBuilder()
-    conditions = _public_conditions(query, filters, tsquery)
-    rank = "NULL::real"
+    where = Filters(query, filters, tsquery)
     if sort == CleaningSort.relevance:
-        return _relevance_sql(query, conditions, after=after, limit=limit)
+        return _relevance_sql(query, where, after=after, limit=limit)
+    conditions = where.all()
     if sort == CleaningSort.price:
         if after is not None:
             price = query.param(Decimal(str(after[0])))
@@ -257,7 +244,7 @@ def public_list_sql(
             conditions.append(f"(c.created_at, c.id) < ({at}, {query.param(int(after[1]))})")
         order = "c.created_at DESC, c.id DESC"
     sql = (
-        f"SELECT {CLEANING_COLUMNS}, {rank} AS rank {FROM_CLEANING} "
+        f"SELECT {CLEANING_COLUMNS}, NULL::real AS rank {FROM_CLEANING} "
         f"WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT {query.param(limit)}"
     )
     return sql, query.params
@@ -270,7 +257,7 @@ SEARCH_WINDOW = 1000
 SEARCH_SCAN = 10_000
 
 
-def _window_ctes(conditions: list[str]) -> str:
+def _window_ctes(where: Filters) -> str:
     """CTEs that end in ``window_hits``: the newest SEARCH_WINDOW matches (id, search).
 
     Found in two steps, so that the plan does not hang on the planner's guess of how common
@@ -283,21 +270,21 @@ def _window_ctes(conditions: list[str]) -> str:
     further back, in whatever way the planner picks (the GIN index, for words that rare);
     at worst, for words common only long ago, it reads every older match.
     """
-    others = " AND ".join(condition for condition in conditions if condition != MATCH)
     recent = (
-        f"SELECT c.id, c.created_at, c.search FROM cleaning c WHERE {others} "  # noqa: S608
+        f"SELECT c.id, c.created_at, c.search FROM cleaning c "  # noqa: S608
+        f"WHERE {' AND '.join(where.others)} "
         f"ORDER BY c.created_at DESC, c.id DESC LIMIT {SEARCH_SCAN}"
     )
     return (
-        f"recent AS MATERIALIZED ({recent}), "  # noqa: S608 - constants and :params
+        f"recent AS MATERIALIZED ({recent}), "  # noqa: S608 - constants and $n parameters
         # No ORDER BY: a materialized CTE is read back in the order it was written (newest
         # first), so the scan stops at the window's last match. Re-sorting here would make
         # servers that do not track a CTE's order (PostgreSQL 15) sort the whole scan first;
         # window_hits sorts the at most 2 x SEARCH_WINDOW rows that come out.
-        f"recent_hits AS (SELECT r.* FROM recent r WHERE r.search @@ {TSQUERY} "
+        f"recent_hits AS (SELECT r.* FROM recent r WHERE r.search @@ {where.tsquery} "
         f"LIMIT {SEARCH_WINDOW}), "
         f"older_hits AS (SELECT c.id, c.created_at, c.search FROM cleaning c "
-        f"WHERE {' AND '.join(conditions)} "
+        f"WHERE {' AND '.join(where.all())} "
         f"AND (SELECT count(*) FROM recent_hits) < {SEARCH_WINDOW} "
         "AND (c.created_at, c.id) < "
         "(SELECT r.created_at, r.id FROM recent r ORDER BY r.created_at, r.id LIMIT 1) "
@@ -309,8 +296,8 @@ def _window_ctes(conditions: list[str]) -> str:
 
 
 def _relevance_sql(
-    query: SqlBuilder, conditions: list[str], *, after: list[Any] | None, limit: int
-) -> tuple[str, dict[str, Any]]:
+    query: SqlBuilder, where: Filters, *, after: list[Any] | None, limit: int
+) -> tuple[str, list[Any]]:
     """The newest SEARCH_WINDOW matches (``_window_ctes``), ranked by ts_rank_cd; keyset on
     (rank, id). Only the page's rows are read in full."""
     keyset = ""
@@ -320,8 +307,9 @@ def _relevance_sql(
             f"{query.param(int(after[1]))}) "
         )
     sql = (
-        f"WITH {_window_ctes(conditions)}, "  # noqa: S608 - constants and :params
-        f"ranked AS (SELECT w.id, ts_rank_cd(w.search, {TSQUERY}) AS rank FROM window_hits w), "
+        f"WITH {_window_ctes(where)}, "  # noqa: S608 - constants and $n parameters
+        f"ranked AS (SELECT w.id, ts_rank_cd(w.search, {where.tsquery}) AS rank "
+        "FROM window_hits w), "
         f"page AS (SELECT * FROM ranked r {keyset}"
         f"ORDER BY r.rank DESC, r.id DESC LIMIT {query.param(limit)}) "
         f"SELECT {CLEANING_COLUMNS}, p.rank FROM page p "
@@ -332,40 +320,46 @@ def _relevance_sql(
 
 
 async def list_public_cleanings(
-    session: AsyncSession,
+    connection: Connection,
     filters: CleaningListQuery,
     *,
     sort: CleaningSort,
     after: list[Any] | None,
     limit: int,
     tsquery: str | None,
-) -> Sequence[RowMapping]:
-    """A page of the listing; ``tsquery`` is ``search_tsquery`` of ``filters.q``."""
+) -> list[tuple[Cleaning, float | None]]:
+    """A page of the listing, each cleaning with its rank (relevance order only);
+    ``tsquery`` is ``search_tsquery`` of ``filters.q``."""
     sql, params = public_list_sql(filters, sort=sort, after=after, limit=limit, tsquery=tsquery)
-    return await fetch_all(session, sql, params)
+    pairs = []
+    for record in await connection.fetch(sql, *params):
+        fields = dict(record)
+        rank = fields.pop("rank")
+        pairs.append((Cleaning(**fields), rank))
+    return pairs
 
 
 def public_count_sql(
     filters: CleaningListQuery, *, tsquery: str | None = None
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, list[Any]]:
     """How many cleanings the listing's pages hold, all pages together."""
     query = SqlBuilder()
-    conditions = _public_conditions(query, filters, tsquery)
+    where = Filters(query, filters, tsquery)
     if filters.effective_sort == CleaningSort.relevance:
         # Relevance pages hold the newest SEARCH_WINDOW matches only: count those, found
         # as _relevance_sql finds them, not every match.
-        sql = f"WITH {_window_ctes(conditions)} SELECT count(*) FROM window_hits"  # noqa: S608
+        sql = f"WITH {_window_ctes(where)} SELECT count(*) FROM window_hits"  # noqa: S608
     else:
         # Newest and price pages reach every match: all are counted, at a cost that grows
         # with the matches (bench/README.md, "Worst-case search").
-        sql = f"SELECT count(*) FROM cleaning c WHERE {' AND '.join(conditions)}"  # noqa: S608
+        sql = f"SELECT count(*) FROM cleaning c WHERE {' AND '.join(where.all())}"  # noqa: S608
     return sql, query.params
 
 
 async def count_public_cleanings(
-    session: AsyncSession, filters: CleaningListQuery, *, tsquery: str | None
+    connection: Connection, filters: CleaningListQuery, *, tsquery: str | None
 ) -> int:
     """How many cleanings the listing holds; ``tsquery`` as for ``list_public_cleanings``."""
     sql, params = public_count_sql(filters, tsquery=tsquery)
-    count: int = await fetch_value(session, sql, params)
+    count: int = await connection.fetchval(sql, *params)
     return count

@@ -13,7 +13,7 @@ from phresh.cleanings.schemas import (
     CleaningRead,
     CleaningUpdate,
 )
-from phresh.db import SessionDep
+from phresh.db import ConnectionDep
 from phresh.dependencies import CursorCodecDep
 from phresh.errors import Unauthorized, error_responses
 from phresh.kit.pagination import Cursor, InvalidCursor, Limit, Page, WithCount
@@ -32,9 +32,11 @@ AUTH_ERRORS = (Unauthorized, InvalidToken)
     summary="Post a cleaning; the caller owns it and it starts open",
 )
 async def create_cleaning(
-    data: CleaningCreate, user: CurrentUser, session: SessionDep
+    data: CleaningCreate, user: CurrentUser, connection: ConnectionDep
 ) -> CleaningRead:
-    return await cleaning_service.create_cleaning(session, user, data)
+    return CleaningRead.model_validate(
+        await cleaning_service.create_cleaning(connection, user, data)
+    )
 
 
 @router.get(
@@ -46,10 +48,10 @@ async def create_cleaning(
 async def list_cleanings(
     query: ListQuery,
     user: CurrentUser,
-    session: SessionDep,
+    connection: ConnectionDep,
     codec: CursorCodecDep,
 ) -> Page[CleaningRead]:
-    return await cleaning_service.list_public_cleanings(session, codec, query)
+    return await cleaning_service.list_public_cleanings(connection, codec, query)
 
 
 @router.get(
@@ -59,7 +61,7 @@ async def list_cleanings(
 )
 async def list_my_cleanings(
     user: CurrentUser,
-    session: SessionDep,
+    connection: ConnectionDep,
     codec: CursorCodecDep,
     status_filter: Annotated[CleaningStatus | None, Query(alias="status")] = None,
     limit: Limit = 20,
@@ -67,7 +69,7 @@ async def list_my_cleanings(
     with_count: WithCount = False,
 ) -> Page[CleaningRead]:
     return await cleaning_service.list_owned_cleanings(
-        session,
+        connection,
         codec,
         user,
         limit=limit,
@@ -83,9 +85,9 @@ async def list_my_cleanings(
     summary="One live cleaning, any status (404 once deleted)",
 )
 async def read_cleaning(
-    cleaning_id: CleaningId, user: CurrentUser, session: SessionDep
+    cleaning_id: CleaningId, user: CurrentUser, connection: ConnectionDep
 ) -> CleaningRead:
-    return await cleaning_service.read_cleaning(session, cleaning_id)
+    return CleaningRead.model_validate(await cleaning_service.get_cleaning(connection, cleaning_id))
 
 
 @router.patch(
@@ -94,10 +96,10 @@ async def read_cleaning(
     summary="Edit a cleaning (owner only); price and type are frozen once a cleaner is accepted",
 )
 async def update_cleaning(
-    data: CleaningUpdate, cleaning: OwnedCleaning, session: SessionDep
+    data: CleaningUpdate, cleaning: OwnedCleaning, connection: ConnectionDep
 ) -> CleaningRead:
     return CleaningRead.model_validate(
-        await cleaning_service.update_cleaning(session, cleaning, data)
+        await cleaning_service.update_cleaning(connection, cleaning, data)
     )
 
 
@@ -108,5 +110,5 @@ async def update_cleaning(
     responses=error_responses(*AUTH_ERRORS, NotCleaningOwner, CleaningNotFound, CleaningLocked),
     summary="Delete a cleaning (owner only, soft delete); refused while a cleaner is assigned",
 )
-async def delete_cleaning(cleaning: OwnedCleaning, session: SessionDep) -> None:
-    await cleaning_service.delete_cleaning(session, cleaning)
+async def delete_cleaning(cleaning: OwnedCleaning, connection: ConnectionDep) -> None:
+    await cleaning_service.delete_cleaning(connection, cleaning)

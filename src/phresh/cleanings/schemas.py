@@ -6,8 +6,6 @@ from typing import Annotated, Self
 
 from pydantic import (
     AfterValidator,
-    AliasChoices,
-    AliasPath,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -138,8 +136,7 @@ class CleaningUpdate(InputSchema):
 
 class CleaningRead(Schema):
     id: int
-    # From an ORM Cleaning (owner.username) or from a plain SQL row (owner).
-    owner: str = Field(validation_alias=AliasChoices(AliasPath("owner", "username"), "owner"))
+    owner: str
     name: str
     description: str
     cleaning_type: CleaningType

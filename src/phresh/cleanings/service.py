@@ -3,9 +3,6 @@
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from phresh.cleanings import repository
 from phresh.cleanings.exceptions import CleaningLocked, CleaningNotFound, NotCleaningOwner
 from phresh.cleanings.schemas import (
@@ -15,51 +12,56 @@ from phresh.cleanings.schemas import (
     CleaningSort,
     CleaningUpdate,
 )
+from phresh.db import Connection
 from phresh.kit.pagination import CursorCodec, Page, after_time_key, keyset_page, time_key
 from phresh.models import Cleaning, CleaningStatus, User
+from phresh.offers import repository as offer_repository
 
 # Once a cleaner has been accepted, the terms they accepted cannot change under them.
 TERMS = frozenset({"price", "cleaning_type"})
 
 
-async def create_cleaning(session: AsyncSession, owner: User, data: CleaningCreate) -> CleaningRead:
-    row = await repository.insert_cleaning(
-        session,
+def _not_found(cleaning_id: int) -> CleaningNotFound:
+    return CleaningNotFound(f"No cleaning with id {cleaning_id}.")
+
+
+async def create_cleaning(connection: Connection, owner: User, data: CleaningCreate) -> Cleaning:
+    return await repository.insert_cleaning(
+        connection,
         owner_id=owner.id,
         name=data.name,
         description=data.description,
         cleaning_type=data.cleaning_type,
         price=data.price,
     )
-    return CleaningRead.model_validate(dict(row))
 
 
-async def get_cleaning(session: AsyncSession, cleaning_id: int) -> Cleaning:
-    cleaning = await repository.get_cleaning(session, cleaning_id)
+async def get_cleaning(connection: Connection, cleaning_id: int) -> Cleaning:
+    cleaning = await repository.get_cleaning(connection, cleaning_id)
     if cleaning is None:
-        raise CleaningNotFound(f"No cleaning with id {cleaning_id}.")
+        raise _not_found(cleaning_id)
     return cleaning
 
 
-async def get_cleaning_including_deleted(session: AsyncSession, cleaning_id: int) -> Cleaning:
+async def get_cleaning_including_deleted(connection: Connection, cleaning_id: int) -> Cleaning:
     """The cleaning even if soft-deleted: for the parties to its offers, never the public."""
-    cleaning = await repository.get_cleaning_including_deleted(session, cleaning_id)
+    cleaning = await repository.get_cleaning_including_deleted(connection, cleaning_id)
     if cleaning is None:
-        raise CleaningNotFound(f"No cleaning with id {cleaning_id}.")
+        raise _not_found(cleaning_id)
     return cleaning
 
 
-async def read_cleaning(session: AsyncSession, cleaning_id: int) -> CleaningRead:
-    row = await repository.read_cleaning(session, cleaning_id)
-    if row is None:
-        raise CleaningNotFound(f"No cleaning with id {cleaning_id}.")
-    return CleaningRead.model_validate(dict(row))
-
-
-async def get_cleaning_for_update(session: AsyncSession, cleaning_id: int) -> Cleaning:
-    cleaning = await repository.get_cleaning_for_update(session, cleaning_id)
+async def get_cleaning_for_update(connection: Connection, cleaning_id: int) -> Cleaning:
+    cleaning = await repository.get_cleaning_for_update(connection, cleaning_id)
     if cleaning is None:
-        raise CleaningNotFound(f"No cleaning with id {cleaning_id}.")
+        raise _not_found(cleaning_id)
+    return cleaning
+
+
+async def get_cleaning_for_share(connection: Connection, cleaning_id: int) -> Cleaning:
+    cleaning = await repository.get_cleaning_for_share(connection, cleaning_id)
+    if cleaning is None:
+        raise _not_found(cleaning_id)
     return cleaning
 
 
@@ -69,8 +71,9 @@ def ensure_owner(cleaning: Cleaning, user: User) -> None:
 
 
 async def update_cleaning(
-    session: AsyncSession, cleaning: Cleaning, data: CleaningUpdate
+    connection: Connection, cleaning: Cleaning, data: CleaningUpdate
 ) -> Cleaning:
+    """``cleaning`` is the caller's, row-locked."""
     changes = {
         field: value
         for field, value in data.model_dump(exclude_unset=True).items()
@@ -85,13 +88,11 @@ async def update_cleaning(
         raise CleaningLocked(
             f"An offer has been accepted: {', '.join(frozen)} can no longer change."
         )
-    for field, value in changes.items():
-        setattr(cleaning, field, value)
-    await repository.flush(session)
-    return cleaning
+    return await repository.update_cleaning(connection, cleaning.id, changes)
 
 
-async def delete_cleaning(session: AsyncSession, cleaning: Cleaning) -> None:
+async def delete_cleaning(connection: Connection, cleaning: Cleaning) -> None:
+    """``cleaning`` is the caller's, row-locked."""
     if cleaning.status == CleaningStatus.assigned:
         raise CleaningLocked(
             "A cleaner has been accepted for this cleaning: it cannot be deleted until the "
@@ -103,24 +104,17 @@ async def delete_cleaning(session: AsyncSession, cleaning: Cleaning) -> None:
         if cleaning.status == CleaningStatus.completed
         else CleaningStatus.cancelled
     )
-    await repository.soft_delete(session, cleaning, status)
+    await repository.soft_delete(connection, cleaning.id, status)
     # Cleaners waiting on a cleaning that is gone get a definite answer.
-    await repository.reject_pending_offers(session, cleaning.id)
+    await offer_repository.reject_pending(connection, cleaning.id)
 
 
-async def get_cleaning_for_share(session: AsyncSession, cleaning_id: int) -> Cleaning:
-    cleaning = await repository.get_cleaning_for_share(session, cleaning_id)
-    if cleaning is None:
-        raise CleaningNotFound(f"No cleaning with id {cleaning_id}.")
-    return cleaning
-
-
-async def set_status(session: AsyncSession, cleaning: Cleaning, status: CleaningStatus) -> None:
-    await repository.set_status(session, cleaning, status)
+async def set_status(connection: Connection, cleaning: Cleaning, status: CleaningStatus) -> None:
+    await repository.set_status(connection, cleaning.id, status)
 
 
 async def list_owned_cleanings(
-    session: AsyncSession,
+    connection: Connection,
     codec: CursorCodec,
     owner: User,
     *,
@@ -130,33 +124,32 @@ async def list_owned_cleanings(
     with_count: bool,
 ) -> Page[CleaningRead]:
     scope = f"mine:{owner.id}:{status or ''}"
-    rows = await repository.list_owned_cleanings(
-        session,
+    cleanings = await repository.list_owned_cleanings(
+        connection,
         owner.id,
         limit=limit + 1,
         after=after_time_key(codec, scope, cursor),
         status=status,
     )
     total = (
-        await repository.count_owned_cleanings(session, owner.id, status) if with_count else None
+        await repository.count_owned_cleanings(connection, owner.id, status) if with_count else None
     )
     return keyset_page(
-        rows,
+        cleanings,
         limit=limit,
         codec=codec,
         scope=scope,
-        key=lambda row: time_key(row["created_at"], row["id"]),
-        item=_cleaning_read,
+        key=lambda cleaning: time_key(cleaning.created_at, cleaning.id),
+        item=CleaningRead.model_validate,
         total=total,
     )
 
 
-def _cleaning_read(row: RowMapping) -> CleaningRead:
-    return CleaningRead.model_validate(dict(row))
+Ranked = tuple[Cleaning, float | None]
 
 
 async def list_public_cleanings(
-    session: AsyncSession, codec: CursorCodec, query: CleaningListQuery
+    connection: Connection, codec: CursorCodec, query: CleaningListQuery
 ) -> Page[CleaningRead]:
     sort = query.effective_sort
     scope = query.cursor_scope()
@@ -164,32 +157,32 @@ async def list_public_cleanings(
     tsquery = None
     if query.q is not None:
         # Made once, for the page and the count alike.
-        tsquery = await repository.search_tsquery(session, query.q)
+        tsquery = await repository.search_tsquery(connection, query.q)
         if tsquery is None:
             # Nothing to look up (no word, only stop words): nothing found, no row read.
             return Page(items=[], next_cursor=None, total=0 if query.with_count else None)
-    rows = await repository.list_public_cleanings(
-        session, query, sort=sort, after=after, limit=query.limit + 1, tsquery=tsquery
+    ranked = await repository.list_public_cleanings(
+        connection, query, sort=sort, after=after, limit=query.limit + 1, tsquery=tsquery
     )
     total = (
-        await repository.count_public_cleanings(session, query, tsquery=tsquery)
+        await repository.count_public_cleanings(connection, query, tsquery=tsquery)
         if query.with_count
         else None
     )
     return keyset_page(
-        rows,
+        ranked,
         limit=query.limit,
         codec=codec,
         scope=scope,
         key=_PUBLIC_KEYS[sort],
-        item=_cleaning_read,
+        item=lambda pair: CleaningRead.model_validate(pair[0]),
         total=total,
     )
 
 
 # The cursor of each order of the public list: the values of its keyset, last row shown.
-_PUBLIC_KEYS: dict[CleaningSort, Callable[[RowMapping], list[Any]]] = {
-    CleaningSort.newest: lambda row: time_key(row["created_at"], row["id"]),
-    CleaningSort.price: lambda row: [str(row["price"]), row["id"]],
-    CleaningSort.relevance: lambda row: [row["rank"], row["id"]],
+_PUBLIC_KEYS: dict[CleaningSort, Callable[[Ranked], list[Any]]] = {
+    CleaningSort.newest: lambda pair: time_key(pair[0].created_at, pair[0].id),
+    CleaningSort.price: lambda pair: [str(pair[0].price), pair[0].id],
+    CleaningSort.relevance: lambda pair: [pair[1], pair[0].id],
 }

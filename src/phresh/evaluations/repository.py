@@ -1,47 +1,93 @@
 """All SQL about evaluations."""
 
-from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import RowMapping, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+import asyncpg
 
-from phresh.kit.repository import fetch_one, flush
+from phresh.db import Connection
+from phresh.kit.repository import SqlBuilder, constraints_named, each, one
 from phresh.models import Evaluation
 
+# An evaluation as every read answers it (phresh.models.Evaluation): with the cleaner's
+# username.
+EVALUATION_COLUMNS = (
+    "e.cleaning_id, e.cleaner_id, u.username AS cleaner, e.no_show, e.headline, e.comment, "
+    "e.professionalism, e.completeness, e.efficiency, e.overall_rating, e.created_at, "
+    "e.updated_at"
+)
+FROM_EVALUATION = 'FROM evaluation e JOIN "user" u ON u.id = e.cleaner_id'
 
-async def insert_evaluation(session: AsyncSession, evaluation: Evaluation) -> Evaluation:
-    await flush(session, evaluation)
+INSERT_EVALUATION = f"""
+WITH e AS (
+    INSERT INTO evaluation (
+        cleaning_id, cleaner_id, no_show, headline, comment, professionalism, completeness,
+        efficiency, overall_rating
+    )
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    RETURNING *
+)
+SELECT {EVALUATION_COLUMNS} FROM e JOIN "user" u ON u.id = e.cleaner_id
+"""  # noqa: S608 - EVALUATION_COLUMNS is a constant
+
+
+async def insert_evaluation(
+    connection: Connection,
+    *,
+    cleaning_id: int,
+    cleaner_id: int,
+    no_show: bool,
+    headline: str | None,
+    comment: str | None,
+    professionalism: int | None,
+    completeness: int | None,
+    efficiency: int | None,
+    overall_rating: int,
+) -> Evaluation:
+    """A second evaluation of a cleaning is a ConstraintViolation."""
+    with constraints_named():
+        record = await connection.fetchrow(
+            INSERT_EVALUATION,
+            cleaning_id,
+            cleaner_id,
+            no_show,
+            headline,
+            comment,
+            professionalism,
+            completeness,
+            efficiency,
+            overall_rating,
+        )
+    evaluation = one(Evaluation, record)
+    assert evaluation is not None  # INSERT ... RETURNING always answers its row
     return evaluation
 
 
 async def list_for_cleaner(
-    session: AsyncSession, cleaner_id: int, *, limit: int, after: tuple[datetime, int] | None
-) -> Sequence[Evaluation]:
+    connection: Connection, cleaner_id: int, *, limit: int, after: tuple[datetime, int] | None
+) -> list[Evaluation]:
     """Newest first; keyset on (created_at, cleaning_id), ix_evaluation_cleaner_id_created_at."""
-    statement = (
-        select(Evaluation)
-        .options(joinedload(Evaluation.cleaner))
-        .where(Evaluation.cleaner_id == cleaner_id)
-    )
+    query = SqlBuilder(cleaner_id)
+    keyset = ""
     if after is not None:
-        statement = statement.where(tuple_(Evaluation.created_at, Evaluation.cleaning_id) < after)
-    statement = statement.order_by(
-        Evaluation.created_at.desc(), Evaluation.cleaning_id.desc()
-    ).limit(limit)
-    return (await session.scalars(statement)).all()
+        key = f"({query.param(after[0])}, {query.param(after[1])})"
+        keyset = f"AND (e.created_at, e.cleaning_id) < {key} "
+    sql = (
+        f"SELECT {EVALUATION_COLUMNS} {FROM_EVALUATION} "
+        f"WHERE e.cleaner_id = $1 {keyset}"
+        f"ORDER BY e.created_at DESC, e.cleaning_id DESC LIMIT {query.param(limit)}"
+    )
+    return each(Evaluation, await connection.fetch(sql, *query.params))
+
+
+EVALUATION_BY_KEY = (
+    f"SELECT {EVALUATION_COLUMNS} {FROM_EVALUATION} WHERE e.cleaner_id = $1 AND e.cleaning_id = $2"
+)
 
 
 async def get_evaluation(
-    session: AsyncSession, cleaner_id: int, cleaning_id: int
+    connection: Connection, cleaner_id: int, cleaning_id: int
 ) -> Evaluation | None:
-    statement = (
-        select(Evaluation)
-        .options(joinedload(Evaluation.cleaner))
-        .where(Evaluation.cleaner_id == cleaner_id, Evaluation.cleaning_id == cleaning_id)
-    )
-    return await session.scalar(statement)
+    return one(Evaluation, await connection.fetchrow(EVALUATION_BY_KEY, cleaner_id, cleaning_id))
 
 
 STATS_SQL = """
@@ -60,12 +106,12 @@ SELECT count(*) AS total,
        count(*) FILTER (WHERE overall_rating = 4) AS stars_4,
        count(*) FILTER (WHERE overall_rating = 5) AS stars_5
 FROM evaluation
-WHERE cleaner_id = :cleaner_id
+WHERE cleaner_id = $1
 """
 
 
-async def stats_for_cleaner(session: AsyncSession, cleaner_id: int) -> RowMapping:
+async def stats_for_cleaner(connection: Connection, cleaner_id: int) -> asyncpg.Record:
     """Every figure of the stats endpoint, in one query (ix_evaluation_cleaner_id_created_at)."""
-    row = await fetch_one(session, STATS_SQL, {"cleaner_id": cleaner_id})
-    assert row is not None  # an aggregate without GROUP BY always answers one row
-    return row
+    record = await connection.fetchrow(STATS_SQL, cleaner_id)
+    assert record is not None  # an aggregate without GROUP BY always answers one row
+    return record

@@ -4,7 +4,7 @@ from phresh.auth.dependencies import CurrentUser
 from phresh.auth.exceptions import InvalidToken
 from phresh.cleanings.dependencies import CleaningId, OwnedCleaning
 from phresh.cleanings.exceptions import CleaningNotFound, NotCleaningOwner
-from phresh.db import SessionDep
+from phresh.db import ConnectionDep
 from phresh.dependencies import CursorCodecDep
 from phresh.errors import Unauthorized, error_responses
 from phresh.evaluations import service as evaluation_service
@@ -37,9 +37,9 @@ AUTH_ERRORS = (Unauthorized, InvalidToken)
     summary="Rate the accepted cleaner (owner only): offer and cleaning become completed",
 )
 async def evaluate_cleaning(
-    data: EvaluationCreate, cleaning: OwnedCleaning, session: SessionDep
+    data: EvaluationCreate, cleaning: OwnedCleaning, connection: ConnectionDep
 ) -> EvaluationRead:
-    evaluation = await evaluation_service.evaluate_cleaning(session, cleaning, data)
+    evaluation = await evaluation_service.evaluate_cleaning(connection, cleaning, data)
     return EvaluationRead.model_validate(evaluation)
 
 
@@ -51,13 +51,13 @@ async def evaluate_cleaning(
 async def list_evaluations(
     username: str,
     user: CurrentUser,
-    session: SessionDep,
+    connection: ConnectionDep,
     codec: CursorCodecDep,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[EvaluationRead]:
     return await evaluation_service.list_evaluations(
-        session, codec, username, limit=limit, cursor=cursor
+        connection, codec, username, limit=limit, cursor=cursor
     )
 
 
@@ -67,9 +67,9 @@ async def list_evaluations(
     summary="A cleaner's rating averages, extremes, star counts and no-shows",
 )
 async def read_evaluation_stats(
-    username: str, user: CurrentUser, session: SessionDep
+    username: str, user: CurrentUser, connection: ConnectionDep
 ) -> EvaluationStats:
-    return await evaluation_service.get_stats(session, username)
+    return await evaluation_service.get_stats(connection, username)
 
 
 @router.get(
@@ -78,7 +78,7 @@ async def read_evaluation_stats(
     summary="One evaluation a cleaner received, by the cleaning it was for",
 )
 async def read_evaluation(
-    username: str, cleaning_id: CleaningId, user: CurrentUser, session: SessionDep
+    username: str, cleaning_id: CleaningId, user: CurrentUser, connection: ConnectionDep
 ) -> EvaluationRead:
-    evaluation = await evaluation_service.get_evaluation(session, username, cleaning_id)
+    evaluation = await evaluation_service.get_evaluation(connection, username, cleaning_id)
     return EvaluationRead.model_validate(evaluation)

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AliasPath, BeforeValidator, Field
+from pydantic import BeforeValidator, Field
 
 from phresh.kit.schemas import MULTI_LINE, SINGLE_LINE, InputSchema, Schema
 
@@ -33,7 +33,7 @@ class EvaluationCreate(InputSchema):
 
 class EvaluationRead(Schema):
     cleaning_id: int
-    cleaner: str = Field(validation_alias=AliasPath("cleaner", "username"))
+    cleaner: str
     no_show: bool
     headline: str | None
     comment: str | None

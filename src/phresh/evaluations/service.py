@@ -1,8 +1,7 @@
 """Rating the cleaner: the last step of a cleaning's life."""
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from phresh.cleanings import service as cleaning_service
+from phresh.db import Connection
 from phresh.evaluations import repository
 from phresh.evaluations.exceptions import (
     AlreadyEvaluated,
@@ -18,37 +17,33 @@ from phresh.users import service as user_service
 
 
 async def evaluate_cleaning(
-    session: AsyncSession, cleaning: Cleaning, data: EvaluationCreate
+    connection: Connection, cleaning: Cleaning, data: EvaluationCreate
 ) -> Evaluation:
     """``cleaning`` is the caller's, row-locked: a second evaluation waits, then sees it done."""
     if cleaning.status == CleaningStatus.completed:
         raise AlreadyEvaluated("This cleaning has already been evaluated.")
     if cleaning.status != CleaningStatus.assigned:
         raise CleaningNotAssigned(
-            f"Only an assigned cleaning can be evaluated; this one is {cleaning.status.value}."
+            f"Only an assigned cleaning can be evaluated; this one is {cleaning.status}."
         )
-    offer = await offer_service.complete_accepted_offer(session, cleaning)
-    evaluation = Evaluation(
-        cleaning_id=cleaning.id,
-        cleaner_id=offer.cleaner_id,
-        cleaner=offer.cleaner,
-        **data.model_dump(),
-    )
+    offer = await offer_service.complete_accepted_offer(connection, cleaning)
     try:
-        await repository.insert_evaluation(session, evaluation)
+        evaluation = await repository.insert_evaluation(
+            connection, cleaning_id=cleaning.id, cleaner_id=offer.cleaner_id, **data.model_dump()
+        )
     except ConstraintViolation as exc:
         raise AlreadyEvaluated("This cleaning has already been evaluated.") from exc
-    await cleaning_service.set_status(session, cleaning, CleaningStatus.completed)
+    await cleaning_service.set_status(connection, cleaning, CleaningStatus.completed)
     return evaluation
 
 
 async def list_evaluations(
-    session: AsyncSession, codec: CursorCodec, username: str, *, limit: int, cursor: str | None
+    connection: Connection, codec: CursorCodec, username: str, *, limit: int, cursor: str | None
 ) -> Page[EvaluationRead]:
-    cleaner_id = await user_service.get_user_id(session, username)
+    cleaner_id = await user_service.get_user_id(connection, username)
     scope = f"evaluations:{cleaner_id}"
     rows = await repository.list_for_cleaner(
-        session, cleaner_id, limit=limit + 1, after=after_time_key(codec, scope, cursor)
+        connection, cleaner_id, limit=limit + 1, after=after_time_key(codec, scope, cursor)
     )
     return keyset_page(
         rows,
@@ -60,9 +55,9 @@ async def list_evaluations(
     )
 
 
-async def get_evaluation(session: AsyncSession, username: str, cleaning_id: int) -> Evaluation:
-    cleaner_id = await user_service.get_user_id(session, username)
-    evaluation = await repository.get_evaluation(session, cleaner_id, cleaning_id)
+async def get_evaluation(connection: Connection, username: str, cleaning_id: int) -> Evaluation:
+    cleaner_id = await user_service.get_user_id(connection, username)
+    evaluation = await repository.get_evaluation(connection, cleaner_id, cleaning_id)
     if evaluation is None:
         raise EvaluationNotFound(f"{username!r} has no evaluation for cleaning {cleaning_id}.")
     return evaluation
@@ -72,9 +67,9 @@ def _rounded(value: object) -> float | None:
     return None if value is None else round(float(str(value)), 2)
 
 
-async def get_stats(session: AsyncSession, username: str) -> EvaluationStats:
-    cleaner_id = await user_service.get_user_id(session, username)
-    row = await repository.stats_for_cleaner(session, cleaner_id)
+async def get_stats(connection: Connection, username: str) -> EvaluationStats:
+    cleaner_id = await user_service.get_user_id(connection, username)
+    row = await repository.stats_for_cleaner(connection, cleaner_id)
     return EvaluationStats(
         username=username.lower(),
         total=row["total"],

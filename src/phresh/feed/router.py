@@ -2,7 +2,7 @@ from fastapi import APIRouter
 
 from phresh.auth.dependencies import CurrentUser
 from phresh.auth.exceptions import InvalidToken
-from phresh.db import SessionDep
+from phresh.db import ConnectionDep
 from phresh.dependencies import CursorCodecDep
 from phresh.errors import Unauthorized, error_responses
 from phresh.feed import service as feed_service
@@ -19,9 +19,9 @@ router = APIRouter(prefix="/feed", tags=["feed"])
 )
 async def list_cleaning_feed(
     user: CurrentUser,
-    session: SessionDep,
+    connection: ConnectionDep,
     codec: CursorCodecDep,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[FeedItem]:
-    return await feed_service.list_feed(session, codec, limit=limit, cursor=cursor)
+    return await feed_service.list_feed(connection, codec, limit=limit, cursor=cursor)

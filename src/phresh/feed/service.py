@@ -1,9 +1,7 @@
 from datetime import UTC, datetime
 
-from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from phresh.cleanings.schemas import CleaningRead
+from phresh.db import Connection
 from phresh.feed import repository
 from phresh.feed.schemas import FeedEvent, FeedItem
 from phresh.kit.pagination import CursorCodec, Page, after_time_key, keyset_page, time_key
@@ -14,24 +12,24 @@ MAX_ID = 2**63 - 1
 
 
 async def list_feed(
-    session: AsyncSession, codec: CursorCodec, *, limit: int, cursor: str | None
+    connection: Connection, codec: CursorCodec, *, limit: int, cursor: str | None
 ) -> Page[FeedItem]:
     # "Now" is read per request, never once at import time.
     before = after_time_key(codec, SCOPE, cursor) or (datetime.now(UTC), MAX_ID)
-    rows = await repository.list_events(session, before=before, limit=limit + 1)
+    events = await repository.list_events(connection, before=before, limit=limit + 1)
     return keyset_page(
-        rows,
+        events,
         limit=limit,
         codec=codec,
         scope=SCOPE,
-        key=lambda row: time_key(row["event_at"], row["id"]),
+        key=lambda event: time_key(event.at, event.cleaning.id),
         item=_feed_item,
     )
 
 
-def _feed_item(row: RowMapping) -> FeedItem:
+def _feed_item(event: repository.Event) -> FeedItem:
     return FeedItem(
-        event=FeedEvent(row["event"]),
-        event_at=row["event_at"],
-        cleaning=CleaningRead.model_validate(dict(row)),
+        event=FeedEvent(event.kind),
+        event_at=event.at,
+        cleaning=CleaningRead.model_validate(event.cleaning),
     )

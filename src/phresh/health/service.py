@@ -1,8 +1,7 @@
 import asyncio
 import logging
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
+from phresh.db import Database
 from phresh.errors import ServiceUnavailable
 from phresh.health import repository
 
@@ -17,10 +16,10 @@ class NotReady(ServiceUnavailable):
     title = "Not ready"
 
 
-async def check_ready(engine: AsyncEngine, head: str | None) -> None:
+async def check_ready(database: Database, head: str | None) -> None:
     try:
         async with asyncio.timeout(READY_TIMEOUT_S):
-            current = await repository.read_schema_revision(engine)
+            current = await repository.read_schema_revision(database)
     except TimeoutError as exc:
         raise NotReady("database: no answer within 1.5 s") from exc
     except Exception as exc:

@@ -110,7 +110,7 @@ def _complete_parameters(operation: dict[str, Any]) -> None:
 
 
 def build_openapi(app: FastAPI, *, database: Callable[..., Any]) -> dict[str, Any]:
-    """The app's OpenAPI document; ``database`` is the dependency that opens a session."""
+    """The app's OpenAPI document; ``database`` is the dependency that hands out a connection."""
     document = get_openapi(
         title=app.title,
         version=app.version,

@@ -1,16 +1,15 @@
-"""What repositories share: plain SQL through the session, and constraint violations.
+"""What repositories share: SQL with numbered parameters, rows as entities, constraints.
 
-Every statement goes through the request's ``AsyncSession`` (public SQLAlchemy API), so a
-connection that died is invalidated and replaced by the pool, and every database error
-reaches the one mapping in ``phresh.errors`` as a ``DBAPIError``.
+Repositories run SQL on the request's pooled asyncpg connection (``phresh.db.Connection``)
+and return frozen dataclasses (``phresh.models``); every database error reaches the one
+mapping in ``phresh.errors``.
 """
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
-from sqlalchemy import RowMapping, TextClause, text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
 
 
 class ConstraintViolation(Exception):
@@ -21,57 +20,46 @@ class ConstraintViolation(Exception):
         self.constraint = constraint
 
 
-def violated_constraint(exc: IntegrityError) -> str | None:
-    # The driver's exception, chained under the DB-API one, knows the constraint's name.
-    cause = getattr(exc.orig, "__cause__", None)
-    name = getattr(cause, "constraint_name", None)
-    return name if isinstance(name, str) else None
-
-
-async def flush(session: AsyncSession, *new: object) -> None:
-    """Add ``new`` objects (if any) and flush; a broken constraint is a ConstraintViolation
-    naming it, for the service to turn into the domain's error."""
-    session.add_all(new)
+@contextmanager
+def constraints_named() -> Iterator[None]:
+    """A broken constraint inside the block becomes a ConstraintViolation naming it, for
+    the service to turn into the domain's error."""
     try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise ConstraintViolation(violated_constraint(exc)) from exc
+        yield
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise ConstraintViolation(exc.constraint_name) from exc
 
 
 class SqlBuilder:
-    """Plain SQL with named bind parameters, assembled from fixed fragments.
+    """SQL with numbered parameters, assembled from fixed fragments.
 
     Only constants of the calling module are spliced into the text; every value a client
-    sent becomes a bind parameter (``:p1``, ``:p2`` ...).
+    sent becomes a parameter (``$1``, ``$2`` ...), in ``params``' order.
     """
 
-    def __init__(self) -> None:
-        self.params: dict[str, Any] = {}
+    def __init__(self, *params: Any) -> None:
+        self.params: list[Any] = list(params)
 
     def param(self, value: Any) -> str:
-        name = f"p{len(self.params) + 1}"
-        self.params[name] = value
-        return f":{name}"
+        self.params.append(value)
+        return f"${len(self.params)}"
+
+    def assignments(self, changes: Mapping[str, Any], columns: frozenset[str]) -> str:
+        """The SET list of an UPDATE: ``column = $n`` for each of ``changes``, whose keys
+        are spliced as column names and so must be among ``columns``."""
+        unknown = changes.keys() - columns
+        if unknown:
+            raise ValueError(sorted(unknown))  # a bug: only the schema's fields come here
+        return ", ".join(f"{column} = {self.param(value)}" for column, value in changes.items())
 
 
-async def fetch_all(
-    session: AsyncSession, statement: str | TextClause, params: Mapping[str, Any]
-) -> Sequence[RowMapping]:
-    clause = statement if isinstance(statement, TextClause) else text(statement)
-    result = await session.execute(clause, dict(params))
-    return result.mappings().all()
+T = TypeVar("T")
 
 
-async def fetch_one(
-    session: AsyncSession, statement: str | TextClause, params: Mapping[str, Any]
-) -> RowMapping | None:
-    clause = statement if isinstance(statement, TextClause) else text(statement)
-    result = await session.execute(clause, dict(params))
-    return result.mappings().first()
+def one(entity: Callable[..., T], record: asyncpg.Record | None) -> T | None:
+    """``record`` (a row whose columns are the entity's fields) as the entity, or None."""
+    return None if record is None else entity(**record)
 
 
-async def fetch_value(
-    session: AsyncSession, statement: str | TextClause, params: Mapping[str, Any]
-) -> Any:
-    clause = statement if isinstance(statement, TextClause) else text(statement)
-    return await session.scalar(clause, dict(params))
+def each(entity: Callable[..., T], records: Iterable[asyncpg.Record]) -> list[T]:
+    return [entity(**record) for record in records]

@@ -1,7 +1,12 @@
-from datetime import datetime
+"""The schema's shared parts: one MetaData with naming conventions, timestamps, enum columns.
 
-from sqlalchemy import DateTime, FetchedValue, MetaData, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+The tables are SQLAlchemy Core ``Table``\\ s for Alembic (migrations and the drift check)
+only; the application reads and writes them in SQL (each domain's ``repository.py``).
+"""
+
+import enum
+
+from sqlalchemy import CheckConstraint, Column, DateTime, Enum, MetaData, func
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -11,20 +16,32 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class TimestampMixin:
-    """``created_at``/``updated_at`` kept by the database (default and trigger).
-
-    ``eager_defaults`` makes INSERT/UPDATE return them, so no second query is needed.
-    """
-
-    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012
-
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), server_onupdate=FetchedValue()
+def timestamps() -> tuple[Column[object], Column[object]]:
+    """``created_at``/``updated_at``, kept by the database (a default and the
+    ``set_updated_at`` trigger), whatever a writer sends."""
+    return (
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
+
+
+def varchar_enum(enum_class: type[enum.StrEnum]) -> Enum:
+    """A plain varchar (with a CHECK from ``one_of``) rather than a PostgreSQL ENUM: new
+    values need no ALTER TYPE dance in a migration."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        validate_strings=True,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+def one_of(column: str, enum_class: type[enum.StrEnum]) -> CheckConstraint:
+    """The CHECK of an enum column, named ``<column>_valid``."""
+    values = ", ".join(repr(member.value) for member in enum_class)
+    return CheckConstraint(f"{column} IN ({values})", name=f"{column}_valid")

@@ -1,26 +1,26 @@
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Column,
     Computed,
     DateTime,
-    Enum,
     ForeignKey,
     Identity,
     Index,
     Numeric,
     String,
+    Table,
     Text,
     text,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
-from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from phresh.models.base import Base, TimestampMixin
-from phresh.models.user import User
+from phresh.models.base import metadata, one_of, timestamps, varchar_enum
 
 
 class CleaningType(enum.StrEnum):
@@ -36,87 +36,83 @@ class CleaningStatus(enum.StrEnum):
     cancelled = "cancelled"
 
 
-def _in(column: str, values: type[enum.StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
-
-
 SEARCH_EXPRESSION = (
     "setweight(to_tsvector('english'::regconfig, name), 'A') || "
     "setweight(to_tsvector('english'::regconfig, description), 'B')"
 )
+LISTED = text("status = 'open' AND deleted_at IS NULL")
+
+cleaning_table = Table(
+    "cleaning",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("owner_id", BigInteger, ForeignKey("user.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False, index=True),
+    Column("description", Text, nullable=False, server_default=""),
+    Column(
+        "cleaning_type",
+        varchar_enum(CleaningType),
+        nullable=False,
+        server_default=CleaningType.spot_clean.value,
+    ),
+    Column("price", Numeric(10, 2), nullable=False),
+    Column(
+        "status",
+        varchar_enum(CleaningStatus),
+        nullable=False,
+        server_default=CleaningStatus.open.value,
+    ),
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("search", TSVECTOR, Computed(SEARCH_EXPRESSION, persisted=True)),
+    *timestamps(),
+    CheckConstraint("price > 0", name="price_positive"),
+    CheckConstraint("char_length(btrim(name)) BETWEEN 1 AND 200", name="name_not_blank"),
+    CheckConstraint("char_length(description) <= 5000", name="description_length"),
+    one_of("cleaning_type", CleaningType),
+    one_of("status", CleaningStatus),
+    # A soft-deleted cleaning is cancelled unless it had already been completed.
+    CheckConstraint(
+        "deleted_at IS NULL OR status IN ('cancelled', 'completed')", name="deleted_is_closed"
+    ),
+    Index("ix_cleaning_search", "search", postgresql_using="gin"),
+    Index("ix_cleaning_owner_id_created_at", "owner_id", "created_at", "id"),
+    # Keyset pagination: each listing walks one of these (backwards for "newest"), so a page
+    # costs the same at row 1 and at row 900,000. Partial: only what is listed.
+    Index("ix_cleaning_open_created_at", "created_at", "id", postgresql_where=LISTED),
+    Index("ix_cleaning_open_price", "price", "id", postgresql_where=LISTED),
+    # The feed: "created" events, and "updated" events of rows changed since creation.
+    Index(
+        "ix_cleaning_live_created_at",
+        "created_at",
+        "id",
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
+    Index(
+        "ix_cleaning_live_updated_at",
+        "updated_at",
+        "id",
+        postgresql_where=text("deleted_at IS NULL AND updated_at > created_at"),
+    ),
+)
 
 
-def _varchar_enum(enum_class: type[enum.StrEnum]) -> Enum:
-    # A plain varchar + CHECK (below) rather than a PostgreSQL ENUM: new values need no
-    # ALTER TYPE dance in a migration.
-    return Enum(
-        enum_class,
-        native_enum=False,
-        create_constraint=False,
-        length=16,
-        validate_strings=True,
-        values_callable=lambda members: [member.value for member in members],
-    )
+@dataclass(frozen=True, slots=True)
+class Cleaning:
+    """A row of ``cleaning`` with its owner's username, as every repository returns one."""
 
+    id: int
+    owner_id: int
+    owner: str
+    name: str
+    description: str
+    cleaning_type: CleaningType
+    price: Decimal
+    status: CleaningStatus
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
 
-class Cleaning(TimestampMixin, Base):
-    __tablename__ = "cleaning"
-    __table_args__ = (
-        CheckConstraint("price > 0", name="price_positive"),
-        CheckConstraint("char_length(btrim(name)) BETWEEN 1 AND 200", name="name_not_blank"),
-        CheckConstraint("char_length(description) <= 5000", name="description_length"),
-        CheckConstraint(_in("cleaning_type", CleaningType), name="cleaning_type_valid"),
-        CheckConstraint(_in("status", CleaningStatus), name="status_valid"),
-        # A soft-deleted cleaning is cancelled unless it had already been completed.
-        CheckConstraint(
-            "deleted_at IS NULL OR status IN ('cancelled', 'completed')",
-            name="deleted_is_closed",
-        ),
-        Index("ix_cleaning_search", "search", postgresql_using="gin"),
-        Index("ix_cleaning_owner_id_created_at", "owner_id", "created_at", "id"),
-        # Keyset pagination: each listing walks one of these (backwards for "newest"), so a
-        # page costs the same at row 1 and at row 900,000. Partial: only what is listed.
-        Index(
-            "ix_cleaning_open_created_at",
-            "created_at",
-            "id",
-            postgresql_where=text("status = 'open' AND deleted_at IS NULL"),
-        ),
-        Index(
-            "ix_cleaning_open_price",
-            "price",
-            "id",
-            postgresql_where=text("status = 'open' AND deleted_at IS NULL"),
-        ),
-        # The feed: "created" events, and "updated" events of rows changed since creation.
-        Index(
-            "ix_cleaning_live_created_at",
-            "created_at",
-            "id",
-            postgresql_where=text("deleted_at IS NULL"),
-        ),
-        Index(
-            "ix_cleaning_live_updated_at",
-            "updated_at",
-            "id",
-            postgresql_where=text("deleted_at IS NULL AND updated_at > created_at"),
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    owner_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("user.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(200), index=True)
-    description: Mapped[str] = mapped_column(Text, server_default="")
-    cleaning_type: Mapped[CleaningType] = mapped_column(
-        _varchar_enum(CleaningType), server_default=CleaningType.spot_clean.value
-    )
-    price: Mapped[Decimal] = mapped_column(Numeric(10, 2))
-    status: Mapped[CleaningStatus] = mapped_column(
-        _varchar_enum(CleaningStatus), server_default=CleaningStatus.open.value
-    )
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    search: Mapped[str] = mapped_column(
-        TSVECTOR, Computed(text(SEARCH_EXPRESSION).text, persisted=True), deferred=True
-    )
-
-    owner: Mapped[User] = relationship(lazy="raise", innerjoin=True)
+    def __post_init__(self) -> None:
+        # A row's varchar columns, as the enums they hold.
+        object.__setattr__(self, "cleaning_type", CleaningType(self.cleaning_type))
+        object.__setattr__(self, "status", CleaningStatus(self.status))

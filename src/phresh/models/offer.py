@@ -1,10 +1,10 @@
 import enum
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, Index, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Table, text
 
-from phresh.models.base import Base, TimestampMixin
-from phresh.models.user import User
+from phresh.models.base import metadata, one_of, timestamps, varchar_enum
 
 
 class OfferStatus(enum.StrEnum):
@@ -15,41 +15,48 @@ class OfferStatus(enum.StrEnum):
     completed = "completed"
 
 
-class Offer(TimestampMixin, Base):
-    __tablename__ = "offer"
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'accepted', 'rejected', 'cancelled', 'completed')",
-            name="status_valid",
-        ),
-        # The database's own guarantee behind the accept race: one winner per cleaning,
-        # whatever a buggy or concurrent writer tries.
-        Index(
-            "uq_offer_one_accepted_per_cleaning",
-            "cleaning_id",
-            unique=True,
-            postgresql_where=text("status IN ('accepted', 'completed')"),
-        ),
-        # The cleaner's own offers, newest first, by keyset: GET /users/me/offers.
-        Index("ix_offer_cleaner_id_created_at", "cleaner_id", "created_at", "cleaning_id"),
-    )
-
-    cleaning_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("cleaning.id", ondelete="CASCADE"), primary_key=True
-    )
-    cleaner_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
-    )
-    status: Mapped[OfferStatus] = mapped_column(
-        Enum(
-            OfferStatus,
-            native_enum=False,
-            create_constraint=False,
-            length=16,
-            validate_strings=True,
-            values_callable=lambda members: [member.value for member in members],
-        ),
+offer_table = Table(
+    "offer",
+    metadata,
+    Column(
+        "cleaning_id",
+        BigInteger,
+        ForeignKey("cleaning.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("cleaner_id", BigInteger, ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "status",
+        varchar_enum(OfferStatus),
+        nullable=False,
         server_default=OfferStatus.pending.value,
-    )
+    ),
+    *timestamps(),
+    one_of("status", OfferStatus),
+    # The database's own guarantee behind the accept race: one winner per cleaning, whatever
+    # a buggy or concurrent writer tries.
+    Index(
+        "uq_offer_one_accepted_per_cleaning",
+        "cleaning_id",
+        unique=True,
+        postgresql_where=text("status IN ('accepted', 'completed')"),
+    ),
+    # The cleaner's own offers, newest first, by keyset: GET /users/me/offers.
+    Index("ix_offer_cleaner_id_created_at", "cleaner_id", "created_at", "cleaning_id"),
+)
 
-    cleaner: Mapped[User] = relationship(lazy="raise", innerjoin=True)
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A row of ``offer`` with its cleaner's username."""
+
+    cleaning_id: int
+    cleaner_id: int
+    cleaner: str
+    status: OfferStatus
+    created_at: datetime
+    updated_at: datetime
+
+    def __post_init__(self) -> None:
+        # The row's varchar column, as the enum it holds.
+        object.__setattr__(self, "status", OfferStatus(self.status))

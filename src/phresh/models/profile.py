@@ -1,24 +1,32 @@
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, String, Table, Text
 
-from phresh.models.base import Base, TimestampMixin
+from phresh.models.base import metadata, timestamps
 
-if TYPE_CHECKING:
-    from phresh.models.user import User
+profile_table = Table(
+    "profile",
+    metadata,
+    Column("user_id", BigInteger, ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("full_name", String(200)),
+    Column("phone_number", String(32)),
+    Column("bio", Text),
+    Column("image_url", String(2048)),
+    *timestamps(),
+    CheckConstraint("char_length(bio) <= 2000", name="bio_length"),
+)
 
 
-class Profile(TimestampMixin, Base):
-    __tablename__ = "profile"
-    __table_args__ = (CheckConstraint("char_length(bio) <= 2000", name="bio_length"),)
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A row of ``profile`` with its user's username."""
 
-    user_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
-    )
-    full_name: Mapped[str | None] = mapped_column(String(200))
-    phone_number: Mapped[str | None] = mapped_column(String(32))
-    bio: Mapped[str | None] = mapped_column(Text)
-    image_url: Mapped[str | None] = mapped_column(String(2048))
-
-    user: Mapped["User"] = relationship(back_populates="profile", lazy="raise")
+    user_id: int
+    username: str
+    full_name: str | None
+    phone_number: str | None
+    bio: str | None
+    image_url: str | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,30 +1,50 @@
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Identity, String, Text, false, true
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Identity,
+    String,
+    Table,
+    Text,
+    false,
+    true,
+)
 
-from phresh.models.base import Base, TimestampMixin
-
-if TYPE_CHECKING:
-    from phresh.models.profile import Profile
+from phresh.models.base import metadata, timestamps
 
 USERNAME_PATTERN = "^[a-z0-9_-]{3,32}$"
 
+user_table = Table(
+    "user",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("username", String(32), nullable=False, unique=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("is_active", Boolean, nullable=False, server_default=true()),
+    Column("is_superuser", Boolean, nullable=False, server_default=false()),
+    Column("email_verified", Boolean, nullable=False, server_default=false()),
+    *timestamps(),
+    CheckConstraint(f"username ~ '{USERNAME_PATTERN}'", name="username_format"),
+    # Emails are stored lower-case, which makes the unique constraint case-insensitive.
+    CheckConstraint("email = lower(email) AND char_length(email) <= 254", name="email_lower"),
+)
 
-class User(TimestampMixin, Base):
-    __tablename__ = "user"
-    __table_args__ = (
-        CheckConstraint(f"username ~ '{USERNAME_PATTERN}'", name="username_format"),
-        # Emails are stored lower-case, which makes the unique constraint case-insensitive.
-        CheckConstraint("email = lower(email) AND char_length(email) <= 254", name="email_lower"),
-    )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    username: Mapped[str] = mapped_column(String(32), unique=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    password_hash: Mapped[str] = mapped_column(Text)
-    is_active: Mapped[bool] = mapped_column(server_default=true())
-    is_superuser: Mapped[bool] = mapped_column(server_default=false())
-    email_verified: Mapped[bool] = mapped_column(server_default=false())
+@dataclass(frozen=True, slots=True)
+class User:
+    """A row of ``user``, as every repository returns one."""
 
-    profile: Mapped["Profile"] = relationship(back_populates="user", lazy="raise")
+    id: int
+    username: str
+    email: str
+    password_hash: str
+    is_active: bool
+    is_superuser: bool
+    email_verified: bool
+    created_at: datetime
+    updated_at: datetime

@@ -10,7 +10,7 @@ from phresh.cleanings.dependencies import (
     OwnedCleaningToRead,
 )
 from phresh.cleanings.exceptions import CleaningNotFound, NotCleaningOwner
-from phresh.db import SessionDep
+from phresh.db import ConnectionDep
 from phresh.dependencies import CursorCodecDep
 from phresh.errors import Unauthorized, error_responses
 from phresh.kit.pagination import Cursor, InvalidCursor, Limit, Page, WithCount
@@ -42,9 +42,9 @@ AUTH_ERRORS = (Unauthorized, InvalidToken)
     summary="Offer to take an open cleaning (not your own)",
 )
 async def create_offer(
-    cleaning_id: CleaningId, user: CurrentUser, session: SessionDep
+    cleaning_id: CleaningId, user: CurrentUser, connection: ConnectionDep
 ) -> OfferRead:
-    return OfferRead.model_validate(await offer_service.make_offer(session, cleaning_id, user))
+    return OfferRead.model_validate(await offer_service.make_offer(connection, cleaning_id, user))
 
 
 @router.get(
@@ -54,14 +54,14 @@ async def create_offer(
 )
 async def list_offers(
     cleaning: OwnedCleaningToRead,
-    session: SessionDep,
+    connection: ConnectionDep,
     codec: CursorCodecDep,
     limit: Limit = 20,
     cursor: Cursor = None,
     with_count: WithCount = False,
 ) -> Page[OfferRead]:
     return await offer_service.list_offers(
-        session, codec, cleaning, limit=limit, cursor=cursor, with_count=with_count
+        connection, codec, cleaning, limit=limit, cursor=cursor, with_count=with_count
     )
 
 
@@ -71,9 +71,11 @@ async def list_offers(
     summary="Back out of an accepted offer: the cleaning reopens",
 )
 async def cancel_my_offer(
-    cleaning_id: CleaningId, user: CurrentUser, session: SessionDep
+    cleaning_id: CleaningId, user: CurrentUser, connection: ConnectionDep
 ) -> OfferRead:
-    return OfferRead.model_validate(await offer_service.cancel_my_offer(session, cleaning_id, user))
+    return OfferRead.model_validate(
+        await offer_service.cancel_my_offer(connection, cleaning_id, user)
+    )
 
 
 @router.delete(
@@ -84,9 +86,9 @@ async def cancel_my_offer(
     summary="Withdraw your pending or rejected offer",
 )
 async def withdraw_my_offer(
-    cleaning_id: CleaningId, user: CurrentUser, session: SessionDep
+    cleaning_id: CleaningId, user: CurrentUser, connection: ConnectionDep
 ) -> None:
-    await offer_service.rescind_my_offer(session, cleaning_id, user)
+    await offer_service.rescind_my_offer(connection, cleaning_id, user)
 
 
 @router.get(
@@ -97,10 +99,10 @@ async def withdraw_my_offer(
     summary="One offer (the cleaning's owner or the offer's author)",
 )
 async def read_offer(
-    cleaning_id: CleaningId, username: str, user: CurrentUser, session: SessionDep
+    cleaning_id: CleaningId, username: str, user: CurrentUser, connection: ConnectionDep
 ) -> OfferRead:
     return OfferRead.model_validate(
-        await offer_service.get_offer(session, cleaning_id, username, user)
+        await offer_service.get_offer(connection, cleaning_id, username, user)
     )
 
 
@@ -117,8 +119,12 @@ async def read_offer(
     ),
     summary="Accept one pending offer: the others are rejected, the cleaning is assigned",
 )
-async def accept_offer(username: str, cleaning: OwnedCleaning, session: SessionDep) -> OfferRead:
-    return OfferRead.model_validate(await offer_service.accept_offer(session, cleaning, username))
+async def accept_offer(
+    username: str, cleaning: OwnedCleaning, connection: ConnectionDep
+) -> OfferRead:
+    return OfferRead.model_validate(
+        await offer_service.accept_offer(connection, cleaning, username)
+    )
 
 
 # The cleaner's side: their own offers across cleanings.
@@ -132,7 +138,7 @@ my_offers_router = APIRouter(tags=["offers"])
 )
 async def list_my_offers(
     user: CurrentUser,
-    session: SessionDep,
+    connection: ConnectionDep,
     codec: CursorCodecDep,
     status_filter: Annotated[
         OfferStatus | None, Query(alias="status", description="Only offers in this status.")
@@ -142,7 +148,7 @@ async def list_my_offers(
     with_count: WithCount = False,
 ) -> Page[MyOfferRead]:
     return await offer_service.list_my_offers(
-        session,
+        connection,
         codec,
         user,
         status=status_filter,

@@ -1,7 +1,5 @@
 from datetime import datetime
 
-from pydantic import AliasPath, Field
-
 from phresh.cleanings.schemas import PriceOut
 from phresh.kit.schemas import Schema
 from phresh.models import CleaningStatus, OfferStatus
@@ -9,7 +7,7 @@ from phresh.models import CleaningStatus, OfferStatus
 
 class OfferRead(Schema):
     cleaning_id: int
-    cleaner: str = Field(validation_alias=AliasPath("cleaner", "username"))
+    cleaner: str
     status: OfferStatus
     created_at: datetime
     updated_at: datetime

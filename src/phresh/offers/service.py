@@ -10,11 +10,9 @@ concurrent requests on one cleaning are decided one at a time, and the partial u
 index on offer(cleaning_id) WHERE status IN ('accepted', 'completed') backs that up.
 """
 
-from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from phresh.cleanings import service as cleaning_service
 from phresh.cleanings.exceptions import CleaningNotFound
+from phresh.db import Connection
 from phresh.kit.pagination import CursorCodec, Page, after_time_key, keyset_page, time_key
 from phresh.kit.repository import ConstraintViolation
 from phresh.models import Cleaning, CleaningStatus, Offer, OfferStatus, User
@@ -34,15 +32,15 @@ from phresh.users import service as user_service
 
 def _ensure_open(cleaning: Cleaning) -> None:
     if cleaning.status != CleaningStatus.open:
-        raise CleaningNotOpen(f"The cleaning is {cleaning.status.value}, not open.")
+        raise CleaningNotOpen(f"The cleaning is {cleaning.status}, not open.")
 
 
-async def make_offer(session: AsyncSession, cleaning_id: int, cleaner: User) -> Offer:
-    cleaning = await cleaning_service.get_cleaning_for_share(session, cleaning_id)
+async def make_offer(connection: Connection, cleaning_id: int, cleaner: User) -> Offer:
+    cleaning = await cleaning_service.get_cleaning_for_share(connection, cleaning_id)
     if cleaning.owner_id == cleaner.id:
         raise OwnCleaning("You cannot offer to clean your own home.")
     _ensure_open(cleaning)
-    existing = await repository.get_offer(session, cleaning_id, cleaner.id)
+    existing = await repository.get_offer(connection, cleaning_id, cleaner.id)
     if existing is not None and existing.status == OfferStatus.cancelled:
         raise OfferFinal(
             "You cancelled your accepted offer on this cleaning; a cancelled offer is final, "
@@ -50,16 +48,15 @@ async def make_offer(session: AsyncSession, cleaning_id: int, cleaner: User) -> 
         )
     if existing is not None:
         raise AlreadyOffered("You have already made an offer on this cleaning.")
-    offer = Offer(cleaning_id=cleaning_id, cleaner_id=cleaner.id, cleaner=cleaner)
     try:
-        return await repository.insert_offer(session, offer)
+        return await repository.insert_offer(connection, cleaning_id, cleaner.id)
     except ConstraintViolation as exc:
         # The same cleaner offering twice at once: the primary key lets one through.
         raise AlreadyOffered("You have already made an offer on this cleaning.") from exc
 
 
 async def list_offers(
-    session: AsyncSession,
+    connection: Connection,
     codec: CursorCodec,
     cleaning: Cleaning,
     *,
@@ -70,9 +67,9 @@ async def list_offers(
     """The offers on one cleaning, oldest first."""
     scope = f"offers:{cleaning.id}"
     offers = await repository.list_offers(
-        session, cleaning.id, limit=limit + 1, after=after_time_key(codec, scope, cursor)
+        connection, cleaning.id, limit=limit + 1, after=after_time_key(codec, scope, cursor)
     )
-    total = await repository.count_offers(session, cleaning.id) if with_count else None
+    total = await repository.count_offers(connection, cleaning.id) if with_count else None
     return keyset_page(
         offers,
         limit=limit,
@@ -85,7 +82,7 @@ async def list_offers(
 
 
 async def list_my_offers(
-    session: AsyncSession,
+    connection: Connection,
     codec: CursorCodec,
     cleaner: User,
     *,
@@ -96,91 +93,94 @@ async def list_my_offers(
 ) -> Page[MyOfferRead]:
     """The caller's offers, any status, newest first, each with its cleaning."""
     scope = f"my-offers:{cleaner.id}:{status or ''}"
-    rows = await repository.list_cleaner_offers(
-        session,
+    offers = await repository.list_cleaner_offers(
+        connection,
         cleaner.id,
         status=status,
         limit=limit + 1,
         after=after_time_key(codec, scope, cursor),
     )
     total = (
-        await repository.count_cleaner_offers(session, cleaner.id, status) if with_count else None
+        await repository.count_cleaner_offers(connection, cleaner.id, status)
+        if with_count
+        else None
     )
     return keyset_page(
-        rows,
+        offers,
         limit=limit,
         codec=codec,
         scope=scope,
-        key=lambda row: time_key(row["created_at"], row["cleaning_id"]),
+        key=lambda item: time_key(item.offer.created_at, item.offer.cleaning_id),
         item=_my_offer,
         total=total,
     )
 
 
-def _my_offer(row: RowMapping) -> MyOfferRead:
+def _my_offer(item: repository.CleanerOffer) -> MyOfferRead:
+    offer = item.offer
     return MyOfferRead(
-        cleaning_id=row["cleaning_id"],
-        status=row["status"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        cleaning_id=offer.cleaning_id,
+        status=offer.status,
+        created_at=offer.created_at,
+        updated_at=offer.updated_at,
         cleaning=OfferedCleaning(
-            id=row["cleaning_id"],
-            name=row["name"],
-            price=row["price"],
-            status=row["cleaning_status"],
-            owner=row["owner"],
+            id=offer.cleaning_id,
+            name=item.name,
+            price=item.price,
+            status=item.cleaning_status,
+            owner=item.owner,
         ),
     )
 
 
-async def _offer_of(session: AsyncSession, cleaning: Cleaning, username: str) -> Offer:
-    cleaner_id = await user_service.get_user_id(session, username)
-    offer = await repository.get_offer(session, cleaning.id, cleaner_id)
+async def _offer_of(connection: Connection, cleaning: Cleaning, username: str) -> Offer:
+    cleaner_id = await user_service.get_user_id(connection, username)
+    offer = await repository.get_offer(connection, cleaning.id, cleaner_id)
     if offer is None:
         raise OfferNotFound(f"{username!r} has made no offer on this cleaning.")
     return offer
 
 
-async def get_offer(session: AsyncSession, cleaning_id: int, username: str, viewer: User) -> Offer:
+async def get_offer(connection: Connection, cleaning_id: int, username: str, viewer: User) -> Offer:
     """One offer, for the cleaning's owner or the offer's author.
 
     A deleted cleaning's offers stay readable by those two (the cleaner learns that their
     offer was rejected); to anyone else the cleaning does not exist.
     """
-    cleaning = await cleaning_service.get_cleaning_including_deleted(session, cleaning_id)
+    cleaning = await cleaning_service.get_cleaning_including_deleted(connection, cleaning_id)
     is_party = viewer.id == cleaning.owner_id or viewer.username == username.lower()
     if not is_party and cleaning.deleted_at is not None:
         raise CleaningNotFound(f"No cleaning with id {cleaning_id}.")
     if not is_party:
         raise NotOfferParty("Only the cleaning's owner or the offer's author may see it.")
-    return await _offer_of(session, cleaning, username)
+    return await _offer_of(connection, cleaning, username)
 
 
-async def accept_offer(session: AsyncSession, cleaning: Cleaning, username: str) -> Offer:
+async def accept_offer(connection: Connection, cleaning: Cleaning, username: str) -> Offer:
     """``cleaning`` is owned by the caller and row-locked FOR UPDATE."""
     _ensure_open(cleaning)
-    offer = await _offer_of(session, cleaning, username)
+    offer = await _offer_of(connection, cleaning, username)
     if offer.status != OfferStatus.pending:
         raise OfferWrongStatus(f"Only a pending offer can be accepted; this one is {offer.status}.")
     try:
-        await repository.set_status(session, offer, OfferStatus.accepted)
+        accepted = await repository.set_status(connection, offer, OfferStatus.accepted)
     except ConstraintViolation as exc:
         raise CleaningNotOpen("Another offer has already been accepted.") from exc
     await repository.move_others(
-        session,
+        connection,
         cleaning.id,
         except_cleaner_id=offer.cleaner_id,
         from_status=OfferStatus.pending,
         to_status=OfferStatus.rejected,
     )
-    await cleaning_service.set_status(session, cleaning, CleaningStatus.assigned)
-    return offer
+    await cleaning_service.set_status(connection, cleaning, CleaningStatus.assigned)
+    return accepted
 
 
-async def cancel_my_offer(session: AsyncSession, cleaning_id: int, cleaner: User) -> Offer:
+async def cancel_my_offer(connection: Connection, cleaning_id: int, cleaner: User) -> Offer:
     """The accepted cleaner backs out: the cleaning reopens and the others are back in."""
-    cleaning = await cleaning_service.get_cleaning_for_update(session, cleaning_id)
-    offer = await repository.get_offer(session, cleaning.id, cleaner.id)
+    cleaning = await cleaning_service.get_cleaning_for_update(connection, cleaning_id)
+    offer = await repository.get_offer(connection, cleaning.id, cleaner.id)
     if offer is None:
         raise OfferNotFound("You have made no offer on this cleaning.")
     if offer.status != OfferStatus.accepted:
@@ -188,21 +188,21 @@ async def cancel_my_offer(session: AsyncSession, cleaning_id: int, cleaner: User
             f"Only an accepted offer can be cancelled; yours is {offer.status}. "
             "A pending offer is withdrawn with DELETE instead."
         )
-    await repository.set_status(session, offer, OfferStatus.cancelled)
+    cancelled = await repository.set_status(connection, offer, OfferStatus.cancelled)
     await repository.move_others(
-        session,
+        connection,
         cleaning.id,
         except_cleaner_id=cleaner.id,
         from_status=OfferStatus.rejected,
         to_status=OfferStatus.pending,
     )
-    await cleaning_service.set_status(session, cleaning, CleaningStatus.open)
-    return offer
+    await cleaning_service.set_status(connection, cleaning, CleaningStatus.open)
+    return cancelled
 
 
-async def rescind_my_offer(session: AsyncSession, cleaning_id: int, cleaner: User) -> None:
-    cleaning = await cleaning_service.get_cleaning_for_share(session, cleaning_id)
-    offer = await repository.get_offer(session, cleaning.id, cleaner.id)
+async def rescind_my_offer(connection: Connection, cleaning_id: int, cleaner: User) -> None:
+    cleaning = await cleaning_service.get_cleaning_for_share(connection, cleaning_id)
+    offer = await repository.get_offer(connection, cleaning.id, cleaner.id)
     if offer is None:
         raise OfferNotFound("You have made no offer on this cleaning.")
     # A rejected offer may be revived by a cancel, so withdrawing it is allowed too.
@@ -211,13 +211,12 @@ async def rescind_my_offer(session: AsyncSession, cleaning_id: int, cleaner: Use
             f"Only a pending offer can be withdrawn; yours is {offer.status}."
             + (" Cancel it instead." if offer.status == OfferStatus.accepted else "")
         )
-    await repository.delete_offer(session, offer)
+    await repository.delete_offer(connection, offer)
 
 
-async def complete_accepted_offer(session: AsyncSession, cleaning: Cleaning) -> Offer:
+async def complete_accepted_offer(connection: Connection, cleaning: Cleaning) -> Offer:
     """For the evaluation: the accepted offer of a row-locked, assigned cleaning, completed."""
-    offer = await repository.get_accepted_offer(session, cleaning.id)
+    offer = await repository.get_accepted_offer(connection, cleaning.id)
     if offer is None:
         raise OfferNotFound("This cleaning has no accepted offer.")
-    await repository.set_status(session, offer, OfferStatus.completed)
-    return offer
+    return await repository.set_status(connection, offer, OfferStatus.completed)

@@ -1,46 +1,117 @@
 """All SQL about users and profiles."""
 
-from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
-
-from phresh.kit.repository import flush as flush  # re-exported: services save through it
+from phresh.db import Connection
+from phresh.kit.repository import SqlBuilder, constraints_named, one
 from phresh.models import Profile, User
 
+USER_COLUMNS = (
+    "u.id, u.username, u.email, u.password_hash, u.is_active, u.is_superuser, "
+    "u.email_verified, u.created_at, u.updated_at"
+)
+PROFILE_COLUMNS = (
+    "p.user_id, u.username, p.full_name, p.phone_number, p.bio, p.image_url, "
+    "p.created_at, p.updated_at"
+)
+# Columns a profile update may set: ProfileUpdate's fields, spliced as constants.
+PROFILE_FIELDS = frozenset({"full_name", "phone_number", "bio", "image_url"})
 
-async def insert_user(session: AsyncSession, user: User, profile: Profile) -> User:
-    await flush(session, user, profile)
-    return user
+INSERT_USER = f"""
+WITH u AS (
+    INSERT INTO "user" (username, email, password_hash) VALUES ($1, $2, $3) RETURNING *
+), p AS (
+    INSERT INTO profile (user_id, full_name) SELECT id, $4 FROM u RETURNING user_id
+)
+SELECT {USER_COLUMNS} FROM u JOIN p ON p.user_id = u.id
+"""  # noqa: S608 - USER_COLUMNS is a constant
 
 
-async def get_user_by_id(session: AsyncSession, user_id: int) -> User | None:
-    return await session.get(User, user_id)
-
-
-async def get_user_with_profile(session: AsyncSession, user_id: int) -> User | None:
-    statement = select(User).options(joinedload(User.profile)).where(User.id == user_id)
-    return await session.scalar(statement)
-
-
-async def get_user_by_login(session: AsyncSession, login: str) -> User | None:
-    login = login.lower()
-    statement = select(User).where(or_(User.username == login, User.email == login))
-    return await session.scalar(statement)
-
-
-async def get_profile_by_username(session: AsyncSession, username: str) -> Profile | None:
-    statement = (
-        select(Profile)
-        .join(Profile.user)
-        .options(joinedload(Profile.user))
-        .where(User.username == username.lower())
+async def insert_user(
+    connection: Connection,
+    *,
+    username: str,
+    email: str,
+    password_hash: str,
+    full_name: str | None,
+) -> tuple[User, Profile]:
+    """The user and their profile, in one statement; a taken name or email is a
+    ConstraintViolation naming its unique constraint."""
+    with constraints_named():
+        record = await connection.fetchrow(INSERT_USER, username, email, password_hash, full_name)
+    user = one(User, record)
+    assert user is not None  # INSERT ... RETURNING always answers its row
+    # The profile row as inserted: both rows' timestamps are the transaction's now().
+    profile = Profile(
+        user_id=user.id,
+        username=user.username,
+        full_name=full_name,
+        phone_number=None,
+        bio=None,
+        image_url=None,
+        created_at=user.created_at,
+        updated_at=user.updated_at,
     )
-    return await session.scalar(statement)
+    return user, profile
 
 
-async def get_profile(session: AsyncSession, user_id: int) -> Profile | None:
-    return await session.get(Profile, user_id)
+USER_BY_ID = f'SELECT {USER_COLUMNS} FROM "user" u WHERE u.id = $1'  # noqa: S608
 
 
-async def get_user_id_by_username(session: AsyncSession, username: str) -> int | None:
-    return await session.scalar(select(User.id).where(User.username == username.lower()))
+async def get_user_by_id(connection: Connection, user_id: int) -> User | None:
+    return one(User, await connection.fetchrow(USER_BY_ID, user_id))
+
+
+USER_BY_LOGIN = f'SELECT {USER_COLUMNS} FROM "user" u WHERE u.username = $1 OR u.email = $1'  # noqa: S608
+
+
+async def get_user_by_login(connection: Connection, login: str) -> User | None:
+    return one(User, await connection.fetchrow(USER_BY_LOGIN, login.lower()))
+
+
+PROFILE_BY_USER_ID = (
+    f'SELECT {PROFILE_COLUMNS} FROM profile p JOIN "user" u ON u.id = p.user_id '  # noqa: S608
+    "WHERE p.user_id = $1"
+)
+
+
+async def get_profile(connection: Connection, user_id: int) -> Profile | None:
+    return one(Profile, await connection.fetchrow(PROFILE_BY_USER_ID, user_id))
+
+
+ACTIVE_PROFILE_BY_USERNAME = (
+    f'SELECT {PROFILE_COLUMNS} FROM profile p JOIN "user" u ON u.id = p.user_id '  # noqa: S608
+    "WHERE u.username = $1 AND u.is_active"
+)
+
+
+async def get_active_profile(connection: Connection, username: str) -> Profile | None:
+    """The profile of an active user; None for an unknown or disabled one."""
+    return one(Profile, await connection.fetchrow(ACTIVE_PROFILE_BY_USERNAME, username.lower()))
+
+
+async def update_profile(
+    connection: Connection, user_id: int, changes: dict[str, object]
+) -> Profile | None:
+    """Set ``changes`` (keys from PROFILE_FIELDS) and answer the profile as it now is."""
+    query = SqlBuilder(user_id)
+    assignments = query.assignments(changes, PROFILE_FIELDS)
+    sql = (
+        f"WITH p AS (UPDATE profile SET {assignments} "  # noqa: S608 - constants
+        "WHERE user_id = $1 RETURNING *) "
+        f'SELECT {PROFILE_COLUMNS} FROM p JOIN "user" u ON u.id = p.user_id'
+    )
+    return one(Profile, await connection.fetchrow(sql, *query.params))
+
+
+USER_ID_BY_USERNAME = 'SELECT id FROM "user" WHERE username = $1'
+
+
+async def get_user_id_by_username(connection: Connection, username: str) -> int | None:
+    user_id: int | None = await connection.fetchval(USER_ID_BY_USERNAME, username.lower())
+    return user_id
+
+
+MAKE_SUPERUSER = 'UPDATE "user" SET is_superuser = true, email_verified = true WHERE id = $1'
+
+
+async def make_superuser(connection: Connection, user_id: int) -> None:
+    await connection.execute(MAKE_SUPERUSER, user_id)

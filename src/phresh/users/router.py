@@ -3,7 +3,7 @@ from fastapi import APIRouter, status
 from phresh.auth import service as auth_service
 from phresh.auth.dependencies import CurrentUser
 from phresh.auth.exceptions import InvalidToken
-from phresh.db import SessionDep
+from phresh.db import ConnectionDep
 from phresh.dependencies import SettingsDep
 from phresh.errors import Unauthorized, error_responses
 from phresh.users import service as user_service
@@ -28,12 +28,12 @@ AUTH_ERRORS = (Unauthorized, InvalidToken)
     summary="Register; answers with the new user and an access token",
 )
 async def register_user(
-    data: UserCreate, session: SessionDep, settings: SettingsDep
+    data: UserCreate, connection: ConnectionDep, settings: SettingsDep
 ) -> UserRegistered:
-    user = await user_service.register_user(session, data)
+    user, profile = await user_service.register_user(connection, data)
     token = auth_service.create_access_token(settings, user)
     return UserRegistered(
-        user=UserRead.model_validate(user),
+        user=UserRead.of(user, profile),
         access_token=token.access_token,
         expires_in=token.expires_in,
     )
@@ -44,8 +44,8 @@ async def register_user(
     responses=error_responses(*AUTH_ERRORS, UserNotFound),
     summary="Your account and profile",
 )
-async def read_current_user(user: CurrentUser, session: SessionDep) -> UserRead:
-    return UserRead.model_validate(await user_service.get_user_with_profile(session, user))
+async def read_current_user(user: CurrentUser, connection: ConnectionDep) -> UserRead:
+    return UserRead.of(user, await user_service.get_own_profile(connection, user))
 
 
 @router.get(
@@ -53,10 +53,12 @@ async def read_current_user(user: CurrentUser, session: SessionDep) -> UserRead:
     responses=error_responses(*AUTH_ERRORS, UserNotFound),
     summary="Someone's public profile",
 )
-async def read_profile(username: str, user: CurrentUser, session: SessionDep) -> PublicProfileRead:
-    profile = await user_service.get_public_profile(session, username)
+async def read_profile(
+    username: str, user: CurrentUser, connection: ConnectionDep
+) -> PublicProfileRead:
+    profile = await user_service.get_public_profile(connection, username)
     return PublicProfileRead(
-        username=profile.user.username,
+        username=profile.username,
         full_name=profile.full_name,
         bio=profile.bio,
         image_url=profile.image_url,
@@ -68,5 +70,7 @@ async def read_profile(username: str, user: CurrentUser, session: SessionDep) ->
     responses=error_responses(*AUTH_ERRORS, UserNotFound),
     summary="Update your profile; answers with your account and the new profile",
 )
-async def update_profile(data: ProfileUpdate, user: CurrentUser, session: SessionDep) -> UserRead:
-    return UserRead.model_validate(await user_service.update_profile(session, user, data))
+async def update_profile(
+    data: ProfileUpdate, user: CurrentUser, connection: ConnectionDep
+) -> UserRead:
+    return UserRead.of(user, await user_service.update_profile(connection, user, data))

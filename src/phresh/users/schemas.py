@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from phresh.auth.schemas import Token
 from phresh.kit.schemas import MULTI_LINE, SINGLE_LINE, InputSchema, Schema
+from phresh.models import Profile, User
 
 # What a client may send; stored lower-case, which models.user.USERNAME_PATTERN checks.
 USERNAME_INPUT_PATTERN = "^[A-Za-z0-9_-]{3,32}$"
@@ -131,6 +132,19 @@ class UserRead(Schema):
     email_verified: bool
     created_at: datetime
     profile: ProfileRead
+
+    @classmethod
+    def of(cls, user: User, profile: Profile) -> "UserRead":
+        return cls(
+            id=user.id,
+            username=user.username,
+            email=user.email,
+            is_active=user.is_active,
+            is_superuser=user.is_superuser,
+            email_verified=user.email_verified,
+            created_at=user.created_at,
+            profile=ProfileRead.model_validate(profile),
+        )
 
 
 class UserRegistered(Token):

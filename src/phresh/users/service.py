@@ -4,9 +4,9 @@ from functools import lru_cache
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
+from phresh.db import Connection
 from phresh.kit.repository import ConstraintViolation
 from phresh.models import Profile, User
 from phresh.users import repository
@@ -35,15 +35,15 @@ async def burn_password_check(password: str) -> None:
     await run_in_threadpool(_hasher.verify, password, _dummy_hash())
 
 
-async def register_user(session: AsyncSession, data: UserCreate) -> User:
-    user = User(
-        username=data.username,
-        email=data.email,
-        password_hash=await hash_password(data.password.get_secret_value()),
-    )
-    profile = Profile(user=user, full_name=data.full_name)
+async def register_user(connection: Connection, data: UserCreate) -> tuple[User, Profile]:
     try:
-        await repository.insert_user(session, user, profile)
+        return await repository.insert_user(
+            connection,
+            username=data.username,
+            email=data.email,
+            password_hash=await hash_password(data.password.get_secret_value()),
+            full_name=data.full_name,
+        )
     except ConstraintViolation as exc:
         # The unique constraints decide, so two racing registrations get one 201, one 409.
         if exc.constraint == "uq_user_email":
@@ -51,11 +51,10 @@ async def register_user(session: AsyncSession, data: UserCreate) -> User:
         if exc.constraint == "uq_user_username":
             raise UsernameTaken(f"The username {data.username!r} is taken.") from exc
         raise
-    return user
 
 
-async def get_active_user(session: AsyncSession, user_id: int) -> User | None:
-    user = await repository.get_user_by_id(session, user_id)
+async def get_active_user(connection: Connection, user_id: int) -> User | None:
+    user = await repository.get_user_by_id(connection, user_id)
     return user if user is not None and user.is_active else None
 
 
@@ -64,33 +63,33 @@ def _could_exist(name: str) -> bool:
     return "\x00" not in name and len(name) <= 254
 
 
-async def get_user_by_login(session: AsyncSession, login: str) -> User | None:
+async def get_user_by_login(connection: Connection, login: str) -> User | None:
     if not _could_exist(login):
         return None
-    return await repository.get_user_by_login(session, login)
+    return await repository.get_user_by_login(connection, login)
 
 
-async def get_user_with_profile(session: AsyncSession, user: User) -> User:
-    loaded = await repository.get_user_with_profile(session, user.id)
-    if loaded is None:
+async def get_own_profile(connection: Connection, user: User) -> Profile:
+    profile = await repository.get_profile(connection, user.id)
+    if profile is None:
         raise UserNotFound("Your account no longer exists.")
-    return loaded
+    return profile
 
 
-async def get_public_profile(session: AsyncSession, username: str) -> Profile:
+async def get_public_profile(connection: Connection, username: str) -> Profile:
     profile = (
-        await repository.get_profile_by_username(session, username)
+        await repository.get_active_profile(connection, username)
         if _could_exist(username)
         else None
     )
-    if profile is None or not profile.user.is_active:
+    if profile is None:
         raise UserNotFound(f"No user is called {username!r}.")
     return profile
 
 
-async def get_user_id(session: AsyncSession, username: str) -> int:
+async def get_user_id(connection: Connection, username: str) -> int:
     user_id = (
-        await repository.get_user_id_by_username(session, username)
+        await repository.get_user_id_by_username(connection, username)
         if _could_exist(username)
         else None
     )
@@ -99,11 +98,16 @@ async def get_user_id(session: AsyncSession, username: str) -> int:
     return user_id
 
 
-async def update_profile(session: AsyncSession, user: User, data: ProfileUpdate) -> User:
-    loaded = await get_user_with_profile(session, user)
+async def update_profile(connection: Connection, user: User, data: ProfileUpdate) -> Profile:
     changes = data.model_dump(exclude_unset=True, mode="json")
-    for field, value in changes.items():
-        setattr(loaded.profile, field, value)
-    if changes:
-        await repository.flush(session)
-    return loaded
+    if not changes:
+        return await get_own_profile(connection, user)
+    profile = await repository.update_profile(connection, user.id, changes)
+    if profile is None:
+        raise UserNotFound("Your account no longer exists.")
+    return profile
+
+
+async def make_superuser(connection: Connection, user: User) -> None:
+    """A superuser, whose email counts as verified (they were created by an operator)."""
+    await repository.make_superuser(connection, user.id)
