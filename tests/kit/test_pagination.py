@@ -7,6 +7,7 @@ import pytest
 from phresh.kit.pagination import (
     CursorCodec,
     InvalidCursor,
+    Page,
     after_time_key,
     keyset_page,
     time_key,
@@ -24,6 +25,7 @@ def page_of(rows: list[tuple[datetime, int]], limit: int) -> tuple[list[int], st
         codec=CODEC,
         scope="test",
         key=lambda row: time_key(*row),
+        page=Page[int],
         item=lambda row: row[1],
     )
     return page.items, page.next_cursor
@@ -53,7 +55,14 @@ def test_a_cursor_is_bound_to_its_listing() -> None:
 
 def test_the_total_is_passed_through_when_counted() -> None:
     page = keyset_page(
-        ROWS, limit=2, codec=CODEC, scope="test", key=lambda r: time_key(*r), item=str, total=5
+        ROWS,
+        limit=2,
+        codec=CODEC,
+        scope="test",
+        key=lambda r: time_key(*r),
+        page=Page[str],
+        item=str,
+        total=5,
     )
 
     assert page.total == 5

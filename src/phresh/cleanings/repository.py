@@ -7,16 +7,13 @@ from typing import Any
 from phresh.cleanings import search
 from phresh.cleanings.schemas import CleaningListQuery, CleaningSort
 from phresh.db import Connection
-from phresh.kit.repository import SqlBuilder, each, one
+from phresh.kit.repository import SqlBuilder, each, one, select_list
 from phresh.models import Cleaning, CleaningStatus, CleaningType
 
 # A cleaning as every read answers it (phresh.models.Cleaning): with its owner's username.
 LIVE_OPEN = "c.status = 'open' AND c.deleted_at IS NULL"
 FROM_CLEANING = 'FROM cleaning c JOIN "user" u ON u.id = c.owner_id'
-CLEANING_COLUMNS = (
-    "c.id, c.owner_id, u.username AS owner, c.name, c.description, c.cleaning_type, c.price, "
-    "c.status, c.created_at, c.updated_at, c.deleted_at"
-)
+CLEANING_COLUMNS = select_list(Cleaning, "c", owner="u.username")
 
 
 # What an owner sees of their own cleanings: the live ones, and the deleted ones that were
@@ -333,9 +330,8 @@ async def list_public_cleanings(
     sql, params = public_list_sql(filters, sort=sort, after=after, limit=limit, tsquery=tsquery)
     pairs = []
     for record in await connection.fetch(sql, *params):
-        fields = dict(record)
-        rank = fields.pop("rank")
-        pairs.append((Cleaning(**fields), rank))
+        *fields, rank = record.values()  # CLEANING_COLUMNS, then the rank
+        pairs.append((Cleaning(*fields), rank))
     return pairs
 
 

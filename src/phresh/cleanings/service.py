@@ -140,7 +140,7 @@ async def list_owned_cleanings(
         codec=codec,
         scope=scope,
         key=lambda cleaning: time_key(cleaning.created_at, cleaning.id),
-        item=CleaningRead.model_validate,
+        page=Page[CleaningRead],
         total=total,
     )
 
@@ -175,7 +175,8 @@ async def list_public_cleanings(
         codec=codec,
         scope=scope,
         key=_PUBLIC_KEYS[sort],
-        item=lambda pair: CleaningRead.model_validate(pair[0]),
+        page=Page[CleaningRead],
+        item=lambda pair: pair[0],
         total=total,
     )
 

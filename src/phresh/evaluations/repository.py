@@ -5,16 +5,12 @@ from datetime import datetime
 import asyncpg
 
 from phresh.db import Connection
-from phresh.kit.repository import SqlBuilder, constraints_named, each, one
+from phresh.kit.repository import SqlBuilder, constraints_named, each, one, select_list
 from phresh.models import Evaluation
 
 # An evaluation as every read answers it (phresh.models.Evaluation): with the cleaner's
 # username.
-EVALUATION_COLUMNS = (
-    "e.cleaning_id, e.cleaner_id, u.username AS cleaner, e.no_show, e.headline, e.comment, "
-    "e.professionalism, e.completeness, e.efficiency, e.overall_rating, e.created_at, "
-    "e.updated_at"
-)
+EVALUATION_COLUMNS = select_list(Evaluation, "e", cleaner="u.username")
 FROM_EVALUATION = 'FROM evaluation e JOIN "user" u ON u.id = e.cleaner_id'
 
 INSERT_EVALUATION = f"""

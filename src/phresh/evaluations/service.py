@@ -51,7 +51,7 @@ async def list_evaluations(
         codec=codec,
         scope=scope,
         key=lambda evaluation: time_key(evaluation.created_at, evaluation.cleaning_id),
-        item=EvaluationRead.model_validate,
+        page=Page[EvaluationRead],
     )
 
 

@@ -44,7 +44,6 @@ async def list_events(
 ) -> list[Event]:
     events = []
     for record in await connection.fetch(FEED_SQL, before[0], before[1], limit):
-        fields = dict(record)
-        kind, at = fields.pop("event"), fields.pop("event_at")
-        events.append(Event(kind=kind, at=at, cleaning=Cleaning(**fields)))
+        kind, at, *fields = record.values()  # the event, then CLEANING_COLUMNS
+        events.append(Event(kind=kind, at=at, cleaning=Cleaning(*fields)))
     return events

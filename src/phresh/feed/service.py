@@ -1,9 +1,9 @@
 from datetime import UTC, datetime
+from typing import Any
 
-from phresh.cleanings.schemas import CleaningRead
 from phresh.db import Connection
 from phresh.feed import repository
-from phresh.feed.schemas import FeedEvent, FeedItem
+from phresh.feed.schemas import FeedItem
 from phresh.kit.pagination import CursorCodec, Page, after_time_key, keyset_page, time_key
 
 SCOPE = "feed"
@@ -23,13 +23,11 @@ async def list_feed(
         codec=codec,
         scope=SCOPE,
         key=lambda event: time_key(event.at, event.cleaning.id),
+        page=Page[FeedItem],
         item=_feed_item,
     )
 
 
-def _feed_item(event: repository.Event) -> FeedItem:
-    return FeedItem(
-        event=FeedEvent(event.kind),
-        event_at=event.at,
-        cleaning=CleaningRead.model_validate(event.cleaning),
-    )
+def _feed_item(event: repository.Event) -> dict[str, Any]:
+    """A FeedItem's fields, validated with the whole page."""
+    return {"event": event.kind, "event_at": event.at, "cleaning": event.cleaning}

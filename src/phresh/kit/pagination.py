@@ -78,6 +78,9 @@ class Page(BaseModel, Generic[T]):
     total: int | None = None
 
 
+P = TypeVar("P", bound=Page[Any])
+
+
 def keyset_page(
     rows: Sequence[R],
     *,
@@ -85,16 +88,20 @@ def keyset_page(
     codec: CursorCodec,
     scope: str,
     key: Callable[[R], list[Any]],
-    item: Callable[[R], T],
+    page: type[P],
+    item: Callable[[R], Any] | None = None,
     total: int | None = None,
-) -> Page[T]:
-    """A page from up to ``limit + 1`` rows read in keyset order.
+) -> P:
+    """A ``page`` (``Page[SomeRead]``) from up to ``limit + 1`` rows read in keyset order.
 
     The extra row only says that a next page exists; its cursor is the key of the last row
-    shown, so the next page's query starts right after it.
+    shown, so the next page's query starts right after it. The rows (or ``item`` of each)
+    become the page's items in one validation: from the entities' attributes.
     """
     next_cursor = codec.encode(scope, key(rows[limit - 1])) if len(rows) > limit else None
-    return Page(items=[item(row) for row in rows[:limit]], next_cursor=next_cursor, total=total)
+    shown = rows[:limit]
+    items = shown if item is None else [item(row) for row in shown]
+    return page.model_validate({"items": items, "next_cursor": next_cursor, "total": total})
 
 
 # Most lists walk (a timestamp, an id) newest or oldest first.

@@ -5,6 +5,7 @@ and return frozen dataclasses (``phresh.models``); every database error reaches 
 mapping in ``phresh.errors``.
 """
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -56,10 +57,23 @@ class SqlBuilder:
 T = TypeVar("T")
 
 
+def select_list(entity: type[Any], alias: str, **expressions: str) -> str:
+    """The SELECT list of ``entity``'s fields, in their order: ``alias.field``, or the SQL
+    given for a field (``owner="u.username"``). A row of it builds the entity by position
+    (``one``, ``each``), which costs a third of building it by name."""
+    return ", ".join(
+        f"{expressions[field.name]} AS {field.name}"
+        if field.name in expressions
+        else f"{alias}.{field.name}"
+        for field in dataclasses.fields(entity)
+    )
+
+
 def one(entity: Callable[..., T], record: asyncpg.Record | None) -> T | None:
-    """``record`` (a row whose columns are the entity's fields) as the entity, or None."""
-    return None if record is None else entity(**record)
+    """``record`` (a row of ``select_list(entity, ...)``) as the entity, or None."""
+    return None if record is None else entity(*record.values())
 
 
 def each(entity: Callable[..., T], records: Iterable[asyncpg.Record]) -> list[T]:
-    return [entity(**record) for record in records]
+    """Rows of ``select_list(entity, ...)`` as entities."""
+    return [entity(*record.values()) for record in records]

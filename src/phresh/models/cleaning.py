@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
-from phresh.models.base import metadata, one_of, timestamps, varchar_enum
+from phresh.models.base import members, metadata, one_of, timestamps, varchar_enum
 
 
 class CleaningType(enum.StrEnum):
@@ -35,6 +35,9 @@ class CleaningStatus(enum.StrEnum):
     completed = "completed"
     cancelled = "cancelled"
 
+
+CLEANING_TYPES = members(CleaningType)
+CLEANING_STATUSES = members(CleaningStatus)
 
 SEARCH_EXPRESSION = (
     "setweight(to_tsvector('english'::regconfig, name), 'A') || "
@@ -114,5 +117,5 @@ class Cleaning:
 
     def __post_init__(self) -> None:
         # A row's varchar columns, as the enums they hold.
-        object.__setattr__(self, "cleaning_type", CleaningType(self.cleaning_type))
-        object.__setattr__(self, "status", CleaningStatus(self.status))
+        object.__setattr__(self, "cleaning_type", CLEANING_TYPES[self.cleaning_type])
+        object.__setattr__(self, "status", CLEANING_STATUSES[self.status])

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Table, text
 
-from phresh.models.base import metadata, one_of, timestamps, varchar_enum
+from phresh.models.base import members, metadata, one_of, timestamps, varchar_enum
 
 
 class OfferStatus(enum.StrEnum):
@@ -14,6 +14,8 @@ class OfferStatus(enum.StrEnum):
     cancelled = "cancelled"
     completed = "completed"
 
+
+OFFER_STATUSES = members(OfferStatus)
 
 offer_table = Table(
     "offer",
@@ -59,4 +61,4 @@ class Offer:
 
     def __post_init__(self) -> None:
         # The row's varchar column, as the enum it holds.
-        object.__setattr__(self, "status", OfferStatus(self.status))
+        object.__setattr__(self, "status", OFFER_STATUSES[self.status])

@@ -5,13 +5,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from phresh.db import Connection
-from phresh.kit.repository import SqlBuilder, constraints_named, each, one
+from phresh.kit.repository import SqlBuilder, constraints_named, each, one, select_list
 from phresh.models import CleaningStatus, Offer, OfferStatus
+from phresh.models.cleaning import CLEANING_STATUSES
 
 # An offer as every read answers it (phresh.models.Offer): with its cleaner's username.
-OFFER_COLUMNS = (
-    "o.cleaning_id, o.cleaner_id, u.username AS cleaner, o.status, o.created_at, o.updated_at"
-)
+OFFER_COLUMNS = select_list(Offer, "o", cleaner="u.username")
 FROM_OFFER = 'FROM offer o JOIN "user" u ON u.id = o.cleaner_id'
 
 INSERT_OFFER = f"""
@@ -107,23 +106,19 @@ async def list_cleaner_offers(
         f"WHERE {' AND '.join(conditions)} "
         f"ORDER BY o.created_at DESC, o.cleaning_id DESC LIMIT {query.param(limit)}"
     )
-    return [
-        CleanerOffer(
-            offer=Offer(
-                cleaning_id=record["cleaning_id"],
-                cleaner_id=record["cleaner_id"],
-                cleaner=record["cleaner"],
-                status=record["status"],
-                created_at=record["created_at"],
-                updated_at=record["updated_at"],
-            ),
-            name=record["name"],
-            price=record["price"],
-            cleaning_status=CleaningStatus(record["cleaning_status"]),
-            owner=record["owner"],
+    offers = []
+    for record in await connection.fetch(sql, *query.params):
+        *fields, name, price, cleaning_status, owner = record.values()  # OFFER_COLUMNS, ...
+        offers.append(
+            CleanerOffer(
+                offer=Offer(*fields),
+                name=name,
+                price=price,
+                cleaning_status=CLEANING_STATUSES[cleaning_status],
+                owner=owner,
+            )
         )
-        for record in await connection.fetch(sql, *query.params)
-    ]
+    return offers
 
 
 async def count_cleaner_offers(

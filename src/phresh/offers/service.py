@@ -76,7 +76,7 @@ async def list_offers(
         codec=codec,
         scope=scope,
         key=lambda offer: time_key(offer.created_at, offer.cleaner_id),
-        item=OfferRead.model_validate,
+        page=Page[OfferRead],
         total=total,
     )
 
@@ -111,6 +111,7 @@ async def list_my_offers(
         codec=codec,
         scope=scope,
         key=lambda item: time_key(item.offer.created_at, item.offer.cleaning_id),
+        page=Page[MyOfferRead],
         item=_my_offer,
         total=total,
     )

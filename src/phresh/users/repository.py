@@ -1,17 +1,11 @@
 """All SQL about users and profiles."""
 
 from phresh.db import Connection
-from phresh.kit.repository import SqlBuilder, constraints_named, one
+from phresh.kit.repository import SqlBuilder, constraints_named, one, select_list
 from phresh.models import Profile, User
 
-USER_COLUMNS = (
-    "u.id, u.username, u.email, u.password_hash, u.is_active, u.is_superuser, "
-    "u.email_verified, u.created_at, u.updated_at"
-)
-PROFILE_COLUMNS = (
-    "p.user_id, u.username, p.full_name, p.phone_number, p.bio, p.image_url, "
-    "p.created_at, p.updated_at"
-)
+USER_COLUMNS = select_list(User, "u")
+PROFILE_COLUMNS = select_list(Profile, "p", username="u.username")
 # Columns a profile update may set: ProfileUpdate's fields, spliced as constants.
 PROFILE_FIELDS = frozenset({"full_name", "phone_number", "bio", "image_url"})
 
