@@ -4,8 +4,8 @@ No framework, no ORM, no pydantic models: a path split for routing, PyJWT for th
 check, the same SQL as Phresh (``bench/reference/sql.py``) in the same order (writes in one
 transaction; reads in autocommit or in a transaction, whichever Phresh does), and
 ``pydantic_core.to_json`` for the body (Rust-speed, like orjson, and already installed as
-FastAPI's dependency). Whatever Phresh spends beyond this is framework, ORM and validation
-overhead.
+FastAPI's dependency). Whatever Phresh spends beyond this is framework, layering and
+validation overhead.
 
 Configured from the same environment variables as Phresh: PHRESH_DATABASE_URL,
 PHRESH_JWT_SECRET, PHRESH_JWT_ISSUER, PHRESH_JWT_AUDIENCE, PHRESH_CURSOR_SECRET and
@@ -139,13 +139,14 @@ def cleaning_json(row: Row) -> dict[str, Any]:
     }
 
 
-def offer_json(offer: Row, status: str, updated_at: datetime) -> dict[str, Any]:
+def offer_json(row: Row) -> dict[str, Any]:
+    """OfferRead, from a row of Phresh's offer columns (the cleaner by username)."""
     return {
-        "cleaning_id": offer["cleaning_id"],
-        "cleaner": offer["username"],
-        "status": status,
-        "created_at": offer["created_at"],
-        "updated_at": updated_at,
+        "cleaning_id": row["cleaning_id"],
+        "cleaner": row["cleaner"],
+        "status": row["status"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
     }
 
 
@@ -210,6 +211,17 @@ def _new_cleaning(body: bytes) -> tuple[str, str, str, Decimal]:
     return name.strip(), description.strip(), cleaning_type, _price(data["price"])
 
 
+async def _user_id_by_username(conn: asyncpg.Connection, username: str) -> int:
+    """users/service.py get_user_id: no statement for a name no user can have (a NUL, or
+    longer than 254), as in Phresh; then the id of the lower-cased username."""
+    user_id = None
+    if "\x00" not in username and len(username) <= 254:
+        user_id = await conn.fetchval(sql.USER_ID_BY_USERNAME, username.lower())
+    if user_id is None:
+        raise _not_found("user-not-found", f"No user is called {username!r}.")
+    return int(user_id)
+
+
 async def _tsquery(conn: asyncpg.Connection, q: str) -> str | None:
     """cleanings/repository.py search_tsquery: q rebuilt by Phresh's own search module (the
     same Python work), then made a tsquery once; None when the index has nothing to look up."""
@@ -232,7 +244,7 @@ class ReferenceApp:
         self.audience = environ.get("PHRESH_JWT_AUDIENCE", "phresh-api")
         self.pool_size = int(environ.get("PHRESH_DB_POOL_SIZE", "10"))
         # Mirror Phresh: its GETs run in autocommit (no BEGIN/COMMIT) unless this says they
-        # run in a transaction; bench/run.py sets it from what Phresh's echo shows.
+        # run in a transaction; bench/run.py sets it from what the SQL parity check saw.
         self.reads_in_transaction = environ.get("BENCH_REFERENCE_READ_TRANSACTION") == "1"
         cursor_secret = environ.get("PHRESH_CURSOR_SECRET") or self.jwt_secret
         self.codec = CursorCodec(hashlib.sha256(b"cursor:" + cursor_secret.encode()).digest())
@@ -434,9 +446,7 @@ class ReferenceApp:
         user_id = self._user_id(scope)
         async with self.pool.acquire() as conn, self._read(conn):
             await self._current_user(conn, user_id)
-            cleaner_id = await conn.fetchval(sql.USER_ID_BY_USERNAME, username.lower())
-            if cleaner_id is None:
-                raise _not_found("user-not-found", f"No user is called {username!r}.")
+            cleaner_id = await _user_id_by_username(conn, username)
             row = await conn.fetchrow(sql.EVALUATION_STATS, cleaner_id)
         return {
             "username": username.lower(),
@@ -465,19 +475,16 @@ class ReferenceApp:
                 raise Problem(403, "own-cleaning", "Forbidden", "Not your own cleaning.")
             if cleaning["status"] != "open":
                 raise _conflict("cleaning-not-open", f"The cleaning is {cleaning['status']}.")
-            if await conn.fetchrow(sql.OFFER, cleaning_id, user["id"]) is not None:
+            existing = await conn.fetchrow(sql.OFFER, cleaning_id, user["id"])
+            if existing is not None and existing["status"] == "cancelled":
+                raise _conflict("offer-final", "A cancelled offer is final.")
+            if existing is not None:
                 raise _conflict("already-offered", "You have already made an offer.")
             try:
                 row = await conn.fetchrow(sql.INSERT_OFFER, cleaning_id, user["id"])
             except asyncpg.UniqueViolationError as exc:
                 raise _conflict("already-offered", "You have already made an offer.") from exc
-        return {
-            "cleaning_id": cleaning_id,
-            "cleaner": user["username"],
-            "status": row["status"],
-            "created_at": row["created_at"],
-            "updated_at": row["updated_at"],
-        }
+        return offer_json(row)
 
     async def accept_offer(self, scope: Scope, cleaning_id: int, username: str) -> dict[str, Any]:
         user_id = self._user_id(scope)
@@ -490,25 +497,23 @@ class ReferenceApp:
                 raise Problem(403, "not-cleaning-owner", "Forbidden", "Owner only.")
             if cleaning["status"] != "open":
                 raise _conflict("cleaning-not-open", f"The cleaning is {cleaning['status']}.")
-            cleaner_id = await conn.fetchval(sql.USER_ID_BY_USERNAME, username.lower())
-            if cleaner_id is None:
-                raise _not_found("user-not-found", f"No user is called {username!r}.")
+            cleaner_id = await _user_id_by_username(conn, username)
             offer = await conn.fetchrow(sql.OFFER, cleaning_id, cleaner_id)
             if offer is None:
                 raise _not_found("offer-not-found", f"{username!r} has made no offer.")
             if offer["status"] != "pending":
                 raise _conflict("offer-wrong-status", "Only a pending offer can be accepted.")
             try:
-                updated_at = await conn.fetchval(
-                    sql.SET_OFFER_STATUS, "accepted", cleaning_id, cleaner_id
+                accepted = await conn.fetchrow(
+                    sql.SET_OFFER_STATUS, cleaning_id, cleaner_id, "accepted"
                 )
             except asyncpg.UniqueViolationError as exc:
                 raise _conflict("cleaning-not-open", "Another offer was accepted.") from exc
             await conn.execute(
-                sql.MOVE_OTHER_OFFERS, "rejected", cleaning_id, cleaner_id, "pending"
+                sql.MOVE_OTHER_OFFERS, cleaning_id, cleaner_id, "pending", "rejected"
             )
-            await conn.fetchrow(sql.SET_CLEANING_STATUS, "assigned", cleaning_id)
-        return offer_json(offer, "accepted", updated_at)
+            await conn.execute(sql.SET_CLEANING_STATUS, cleaning_id, "assigned")
+        return offer_json(accepted)
 
     async def cancel_my_offer(self, scope: Scope, cleaning_id: int) -> dict[str, Any]:
         user_id = self._user_id(scope)
@@ -522,14 +527,14 @@ class ReferenceApp:
                 raise _not_found("offer-not-found", "You have made no offer on this cleaning.")
             if offer["status"] != "accepted":
                 raise _conflict("offer-wrong-status", "Only an accepted offer can be cancelled.")
-            updated_at = await conn.fetchval(
-                sql.SET_OFFER_STATUS, "cancelled", cleaning_id, user["id"]
+            cancelled = await conn.fetchrow(
+                sql.SET_OFFER_STATUS, cleaning_id, user["id"], "cancelled"
             )
             await conn.execute(
-                sql.MOVE_OTHER_OFFERS, "pending", cleaning_id, user["id"], "rejected"
+                sql.MOVE_OTHER_OFFERS, cleaning_id, user["id"], "rejected", "pending"
             )
-            await conn.fetchrow(sql.SET_CLEANING_STATUS, "open", cleaning_id)
-        return offer_json(offer, "cancelled", updated_at)
+            await conn.execute(sql.SET_CLEANING_STATUS, cleaning_id, "open")
+        return offer_json(cancelled)
 
 
 async def _keep_connection_state(connection: Any) -> None:

@@ -21,8 +21,10 @@ from phresh.offers import repository as offer_repository
 TERMS = frozenset({"price", "cleaning_type"})
 
 
-def _not_found(cleaning_id: int) -> CleaningNotFound:
-    return CleaningNotFound(f"No cleaning with id {cleaning_id}.")
+def _found(cleaning: Cleaning | None, cleaning_id: int) -> Cleaning:
+    if cleaning is None:
+        raise CleaningNotFound(f"No cleaning with id {cleaning_id}.")
+    return cleaning
 
 
 async def create_cleaning(connection: Connection, owner: User, data: CleaningCreate) -> Cleaning:
@@ -37,32 +39,23 @@ async def create_cleaning(connection: Connection, owner: User, data: CleaningCre
 
 
 async def get_cleaning(connection: Connection, cleaning_id: int) -> Cleaning:
-    cleaning = await repository.get_cleaning(connection, cleaning_id)
-    if cleaning is None:
-        raise _not_found(cleaning_id)
-    return cleaning
+    return _found(await repository.get_cleaning(connection, cleaning_id), cleaning_id)
 
 
 async def get_cleaning_including_deleted(connection: Connection, cleaning_id: int) -> Cleaning:
     """The cleaning even if soft-deleted: for the parties to its offers, never the public."""
     cleaning = await repository.get_cleaning_including_deleted(connection, cleaning_id)
-    if cleaning is None:
-        raise _not_found(cleaning_id)
-    return cleaning
+    return _found(cleaning, cleaning_id)
 
 
 async def get_cleaning_for_update(connection: Connection, cleaning_id: int) -> Cleaning:
     cleaning = await repository.get_cleaning_for_update(connection, cleaning_id)
-    if cleaning is None:
-        raise _not_found(cleaning_id)
-    return cleaning
+    return _found(cleaning, cleaning_id)
 
 
 async def get_cleaning_for_share(connection: Connection, cleaning_id: int) -> Cleaning:
     cleaning = await repository.get_cleaning_for_share(connection, cleaning_id)
-    if cleaning is None:
-        raise _not_found(cleaning_id)
-    return cleaning
+    return _found(cleaning, cleaning_id)
 
 
 def ensure_owner(cleaning: Cleaning, user: User) -> None:
