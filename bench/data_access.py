@@ -97,7 +97,8 @@ USER_BY_ID = (
     "SELECT id, username, email, password_hash, is_active, is_superuser, email_verified, "
     'created_at, updated_at FROM "user" WHERE id = $1'
 )
-# Copied verbatim from bench/reference/sql.py (Phresh's cleanings/repository.py).
+# Phresh's statements when the decision was measured (e5b9650, docs/adr/0001), kept as they
+# were so the figures stay reproducible: what is compared is the stacks, on the same SQL.
 # GET /cleanings/{id}: $1 the id
 CLEANING_READ = """
 SELECT c.id, u.username AS owner, c.name, c.description, c.cleaning_type, c.price, c.status,

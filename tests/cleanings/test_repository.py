@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from phresh.cleanings.repository import (
+    SEARCH_MIN,
     SEARCH_SCAN,
     SEARCH_WINDOW,
     public_count_sql,
@@ -234,3 +235,27 @@ async def test_count_by_relevance_reads_one_window(
     plan = await explain(connection, *public_count_sql(filters, tsquery=tsquery))
 
     assert cleaning_rows_read(plan) <= SEARCH_WINDOW
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_a_word_common_enough_among_recent_cleanings_is_not_looked_up_further_back(
+    connection: Connection,
+) -> None:
+    # One cleaning in 50 says "carpet": 200 of the newest SEARCH_SCAN, more than SEARCH_MIN
+    # but fewer than SEARCH_WINDOW. Fetching every older match to keep the newest would
+    # grow with the table; the window is the recent matches.
+    await connection.execute(
+        "UPDATE cleaning SET description = description || ' carpet' WHERE id % 50 = 0"
+    )
+    await connection.execute("ANALYZE cleaning")
+
+    plan = await explain(connection, *await relevance_sql(connection, "carpet"))
+
+    assert plan["Actual Rows"] == PAGE
+    assert SEARCH_MIN < SEARCH_SCAN // 50 < SEARCH_WINDOW
+    assert cleaning_rows_read(plan) <= SEARCH_SCAN + PAGE
+    assert not [
+        n
+        for n in nodes(plan)
+        if n.get("Index Name") == "ix_cleaning_search" and float(n["Actual Rows"]) > 0
+    ]
