@@ -21,8 +21,8 @@ Variants:
   an ``AUTOCOMMIT`` engine, the write in ``async with sessionmaker() as s, s.begin()``.
 - ``a-connection-core``: ``async with engine.connect()`` (reads, ``AUTOCOMMIT``) or
   ``engine.begin()`` (write) running Core ``select()``/``insert()`` statements built once at
-  import, on the ``Table`` objects of ``phresh.models`` (lightweight ``table()``/``column()``
-  when those cannot be imported); SQLAlchemy's compiled cache on.
+  import, on the ``Table`` objects of ``phresh.migrations.schema`` (lightweight
+  ``table()``/``column()`` when those cannot be imported); SQLAlchemy's compiled cache on.
 - ``b-asyncpg-pool``: ``asyncpg.create_pool(min_size=4, max_size=4, reset=<no-op>)`` and
   ``fetchrow``; the no-op reset skips the RESET ALL round trip on release (an unfinished
   transaction is still rolled back by the pool).
@@ -135,12 +135,10 @@ INSERT_CLEANING_TEXT = text(named(INSERT_CLEANING, INSERT_BINDS))
 def core_tables() -> tuple[TableClause, TableClause, str]:
     """``"user"`` and ``cleaning`` for Core: Phresh's ``Table`` objects when importable."""
     try:
-        # By name: src/ is being rewritten, so whichever of its shapes is there (a module
-        # ``metadata``, or a declarative ``Base``) is used, typed or not.
-        models = importlib.import_module("phresh.models")
-        metadata = getattr(models, "metadata", None) or models.Base.metadata
-        tables = metadata.tables
-        return tables["user"], tables["cleaning"], "phresh.models Table objects"
+        # By name, so this file keeps working whatever shape the schema module takes.
+        schema = importlib.import_module("phresh.migrations.schema")
+        tables = schema.metadata.tables
+        return tables["user"], tables["cleaning"], "phresh.migrations.schema Table objects"
     except Exception:  # noqa: BLE001 - any failure: fall back to untyped columns
         user = table(
             "user",
@@ -178,7 +176,11 @@ def core_tables() -> tuple[TableClause, TableClause, str]:
                 )
             ),
         )
-        return user, cleaning, "lightweight table()/column() (phresh.models not importable)"
+        return (
+            user,
+            cleaning,
+            "lightweight table()/column() (phresh.migrations.schema not importable)",
+        )
 
 
 USER_TABLE, CLEANING_TABLE, CORE_TABLES_SOURCE = core_tables()

@@ -22,7 +22,7 @@ from phresh.kit.docs import install_docs
 from phresh.kit.openapi import build_openapi, operation_id
 from phresh.kit.pagination import CursorCodec
 from phresh.kit.query import ParameterGuard
-from phresh.migrations import head_revision
+from phresh.migrations import HEAD
 from phresh.offers.router import my_offers_router
 from phresh.offers.router import router as offers_router
 from phresh.users.router import router as users_router
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
-    app.state.migration_head = head_revision()
+    app.state.migration_head = HEAD
     app.state.token_reader = TokenReader(settings)
     app.state.login_limiter = LoginRateLimiter(
         settings.login_rate_limit, settings.login_rate_window_s

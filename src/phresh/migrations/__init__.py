@@ -1,20 +1,29 @@
-"""Alembic, configured in code: ``phresh db ...`` and the tests use the same settings."""
+"""Alembic, configured in code: ``phresh db ...`` and the tests use the same settings.
+
+Alembic and SQLAlchemy are imported by the functions that use them, not with this package:
+the server needs only ``HEAD`` (for readiness), and loading them would cost it 23 MB.
+"""
 
 import asyncio
 from pathlib import Path
-
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import TYPE_CHECKING
 
 from phresh.config import to_async_url
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
 MIGRATIONS_DIR = Path(__file__).parent
 
+# The newest migration, which the server's readiness check expects the database to be at.
+# A new migration updates it; tests/test_migrations.py checks it is the scripts' head.
+HEAD = "0003_my_offers"
 
-def alembic_config(database_url: str | None = None) -> Config:
+
+def alembic_config(database_url: str | None = None) -> "Config":
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option(
@@ -42,10 +51,15 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 
 def head_revision() -> str | None:
+    """The head of the migration scripts, as Alembic reads them."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-async def current_revision(connection: AsyncConnection) -> str | None:
+async def current_revision(connection: "AsyncConnection") -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     def read(sync_connection: object) -> str | None:
         context = MigrationContext.configure(sync_connection)  # type: ignore[arg-type]
         return context.get_current_revision()
@@ -54,10 +68,14 @@ async def current_revision(connection: AsyncConnection) -> str | None:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(database_url), revision)
 
 
 def downgrade(database_url: str, revision: str) -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(database_url), revision)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from phresh.models import metadata
+from phresh.migrations.schema import metadata
 
 config = context.config
 target_metadata = metadata

@@ -1,12 +1,11 @@
-"""The schema (SQLAlchemy Core tables, for Alembic) and the rows the repositories return
-(frozen dataclasses), one module per table."""
+"""The rows the repositories return (frozen dataclasses, one module per table) and the enums
+of their columns. Plain Python: the schema itself is ``phresh.migrations.schema``."""
 
-from phresh.models.base import metadata
-from phresh.models.cleaning import Cleaning, CleaningStatus, CleaningType, cleaning_table
-from phresh.models.evaluation import Evaluation, evaluation_table
-from phresh.models.offer import Offer, OfferStatus, offer_table
-from phresh.models.profile import Profile, profile_table
-from phresh.models.user import User, user_table
+from phresh.models.cleaning import Cleaning, CleaningStatus, CleaningType
+from phresh.models.evaluation import Evaluation
+from phresh.models.offer import Offer, OfferStatus
+from phresh.models.profile import Profile
+from phresh.models.user import User
 
 __all__ = [
     "Cleaning",
@@ -17,10 +16,4 @@ __all__ = [
     "OfferStatus",
     "Profile",
     "User",
-    "cleaning_table",
-    "evaluation_table",
-    "metadata",
-    "offer_table",
-    "profile_table",
-    "user_table",
 ]

@@ -2,9 +2,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Table, text
-
-from phresh.models.base import members, metadata, one_of, timestamps, varchar_enum
+from phresh.models.base import members
 
 
 class OfferStatus(enum.StrEnum):
@@ -16,36 +14,6 @@ class OfferStatus(enum.StrEnum):
 
 
 OFFER_STATUSES = members(OfferStatus)
-
-offer_table = Table(
-    "offer",
-    metadata,
-    Column(
-        "cleaning_id",
-        BigInteger,
-        ForeignKey("cleaning.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("cleaner_id", BigInteger, ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
-    Column(
-        "status",
-        varchar_enum(OfferStatus),
-        nullable=False,
-        server_default=OfferStatus.pending.value,
-    ),
-    *timestamps(),
-    one_of("status", OfferStatus),
-    # The database's own guarantee behind the accept race: one winner per cleaning, whatever
-    # a buggy or concurrent writer tries.
-    Index(
-        "uq_offer_one_accepted_per_cleaning",
-        "cleaning_id",
-        unique=True,
-        postgresql_where=text("status IN ('accepted', 'completed')"),
-    ),
-    # The cleaner's own offers, newest first, by keyset: GET /users/me/offers.
-    Index("ix_offer_cleaner_id_created_at", "cleaner_id", "created_at", "cleaning_id"),
-)
 
 
 @dataclass(frozen=True, slots=True)
