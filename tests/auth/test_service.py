@@ -70,7 +70,7 @@ async def test_issued_token_reads_back_as_its_user(
 ) -> None:
     user = await create_user(connection)
 
-    token = auth_service.create_access_token(settings, user)
+    token = auth_service.create_access_token(settings, user.id)
 
     assert auth_service.TokenReader(settings).user_id(token.access_token) == user.id
     assert token.expires_in == settings.jwt_expire_minutes * 60
@@ -128,7 +128,7 @@ async def test_a_cached_token_is_refused_once_its_expiry_passes(
     connection: Connection, settings: Settings
 ) -> None:
     user = await create_user(connection)
-    token = auth_service.create_access_token(settings, user).access_token
+    token = auth_service.create_access_token(settings, user.id).access_token
     now = [time.time()]
     reader = auth_service.TokenReader(settings, clock=lambda: now[0])
     assert reader.user_id(token) == user.id
@@ -143,7 +143,7 @@ async def test_a_full_token_cache_is_emptied_not_grown(
     connection: Connection, settings: Settings
 ) -> None:
     users = [await create_user(connection, username=f"user{n}") for n in range(3)]
-    tokens = [auth_service.create_access_token(settings, user).access_token for user in users]
+    tokens = [auth_service.create_access_token(settings, user.id).access_token for user in users]
     reader = auth_service.TokenReader(settings, max_size=2)
 
     ids = [reader.user_id(token) for token in tokens]

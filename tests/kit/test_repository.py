@@ -27,3 +27,10 @@ def test_assignments_refuse_a_column_not_allowed() -> None:
     with pytest.raises(ValueError, match="owner_id"):
         query.assignments({"name": "x", "owner_id": 1}, frozenset({"name"}))
     assert query.params == []
+
+
+def test_a_row_of_parameters_is_one_position_of_a_row_comparison() -> None:
+    query = SqlBuilder(7)
+
+    assert query.row("2026-01-01", 5) == "($2, $3)"
+    assert query.params == [7, "2026-01-01", 5]

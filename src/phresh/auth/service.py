@@ -12,18 +12,17 @@ from phresh.auth.exceptions import InvalidCredentials, InvalidToken, LoginRateLi
 from phresh.auth.schemas import Token
 from phresh.config import Settings
 from phresh.db import Connection
-from phresh.models import User
 from phresh.users import service as user_service
 
 ALGORITHM = "HS256"
 EXPIRED = "The access token is invalid or has expired; log in again."
 
 
-def create_access_token(settings: Settings, user: User) -> Token:
+def create_access_token(settings: Settings, user_id: int) -> Token:
     now = datetime.now(UTC)
     lifetime = timedelta(minutes=settings.jwt_expire_minutes)
     claims = {
-        "sub": str(user.id),
+        "sub": str(user_id),
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
         "iat": now,
@@ -134,4 +133,4 @@ async def log_in(connection: Connection, settings: Settings, login: str, passwor
     valid = await user_service.verify_password(password, user.password_hash)
     if not valid or not user.is_active:
         raise InvalidCredentials("Incorrect username, email or password.")
-    return create_access_token(settings, user)
+    return create_access_token(settings, user.id)

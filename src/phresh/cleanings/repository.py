@@ -132,7 +132,7 @@ async def list_owned_cleanings(
     query = SqlBuilder()
     conditions = _owned_conditions(query, owner_id, status)
     if after is not None:
-        key = f"({query.param(after[0])}, {query.param(after[1])})"
+        key = query.row(*after)
         conditions.append(f"(c.created_at, c.id) < {key}")
     sql = (
         f"SELECT {CLEANING_COLUMNS} {FROM_CLEANING} WHERE {' AND '.join(conditions)} "

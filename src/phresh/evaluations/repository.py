@@ -65,7 +65,7 @@ async def list_for_cleaner(
     query = SqlBuilder(cleaner_id)
     keyset = ""
     if after is not None:
-        key = f"({query.param(after[0])}, {query.param(after[1])})"
+        key = query.row(*after)
         keyset = f"AND (e.created_at, e.cleaning_id) < {key} "
     sql = (
         f"SELECT {EVALUATION_COLUMNS} {FROM_EVALUATION} "

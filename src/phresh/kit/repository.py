@@ -45,6 +45,10 @@ class SqlBuilder:
         self.params.append(value)
         return f"${len(self.params)}"
 
+    def row(self, *values: Any) -> str:
+        """A row of parameters, ``($n, $m, ...)``: a keyset's position in a row comparison."""
+        return f"({', '.join(self.param(value) for value in values)})"
+
     def assignments(self, changes: Mapping[str, Any], columns: frozenset[str]) -> str:
         """The SET list of an UPDATE: ``column = $n`` for each of ``changes``, whose keys
         are spliced as column names and so must be among ``columns``."""

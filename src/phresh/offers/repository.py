@@ -50,7 +50,7 @@ async def list_offers(
     query = SqlBuilder(cleaning_id)
     keyset = ""
     if after is not None:
-        key = f"({query.param(after[0])}, {query.param(after[1])})"
+        key = query.row(*after)
         keyset = f"AND (o.created_at, o.cleaner_id) > {key} "
     sql = (
         f"SELECT {OFFER_COLUMNS} {FROM_OFFER} WHERE o.cleaning_id = $1 {keyset}"
@@ -96,7 +96,7 @@ async def list_cleaner_offers(
     if status is not None:
         conditions.append(f"o.status = {query.param(status.value)}")
     if after is not None:
-        key = f"({query.param(after[0])}, {query.param(after[1])})"
+        key = query.row(*after)
         conditions.append(f"(o.created_at, o.cleaning_id) < {key}")
     sql = (
         f"SELECT {OFFER_COLUMNS}, c.name, c.price, c.status AS cleaning_status, "

@@ -31,7 +31,7 @@ async def register_user(
     data: UserCreate, connection: ConnectionDep, settings: SettingsDep
 ) -> UserRegistered:
     user, profile = await user_service.register_user(connection, data)
-    token = auth_service.create_access_token(settings, user)
+    token = auth_service.create_access_token(settings, user.id)
     return UserRegistered(
         user=UserRead.of(user, profile),
         access_token=token.access_token,
