@@ -24,6 +24,9 @@ DATABASE_URL_SCHEMES = (
 )
 
 
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -64,8 +67,46 @@ class Settings(BaseSettings):
     jwt_audience: str = "phresh-api"
     jwt_expire_minutes: int = Field(default=60, ge=1)
 
-    login_rate_limit: int = Field(default=10, ge=1)
-    login_rate_window_s: int = Field(default=60, ge=1)
+    # Sessions: a refresh token lives refresh_token_days from its issue (a session unused that
+    # long ends: the idle limit); a session lives session_max_days from its login whatever its
+    # use (the absolute limit), then its owner logs in again.
+    refresh_token_days: int = Field(default=30, ge=1)
+    session_max_days: int = Field(default=90, ge=1)
+    # Posting a cleaning and making an offer need a verified email.
+    require_verified_email: bool = False
+    # Where people open the links of Phresh's mails (the web app, or this server).
+    public_url: str = "http://127.0.0.1:8000"
+
+    # Mail. No smtp_host: every mail is written as an .eml file under mail_dir instead.
+    smtp_host: str | None = None
+    # None: 25, 587 or 465 as smtp_security says.
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+    mail_from: str = "Phresh <no-reply@phresh.localhost>"
+    mail_dir: Path = Path("var/mail")
+    # A mail is tried mail_max_attempts times, waiting mail_retry_base_s, then twice as long
+    # each time up to mail_retry_max_s, before it is marked failed with its last error.
+    mail_max_attempts: int = Field(default=10, ge=1)
+    mail_retry_base_s: float = Field(default=5.0, gt=0)
+    mail_retry_max_s: float = Field(default=900.0, gt=0)
+    # `phresh serve` delivers mail in each server process; false: run `phresh worker` apart.
+    run_worker: bool = True
+
+    # Rate limits ("N/second|minute|hour|day", several joined by ";", as the `limits` library
+    # reads them), each counted per client address and per account (login name or email).
+    # With redis_url the counters live in Redis and hold across processes and machines.
+    redis_url: SecretStr | None = None
+    rate_limit_login_per_address: str = "30/minute"
+    rate_limit_login_per_account: str = "10/minute"
+    rate_limit_register_per_address: str = "10/hour"
+    rate_limit_register_per_account: str = "3/hour"
+    rate_limit_forgot_password_per_address: str = "10/hour"  # noqa: S105 - a rate
+    rate_limit_forgot_password_per_account: str = "3/hour"  # noqa: S105 - a rate
+    rate_limit_verify_resend_per_address: str = "10/hour"
+    rate_limit_verify_resend_per_account: str = "3/hour"
 
     cursor_secret: SecretStr | None = None
 
@@ -86,6 +127,49 @@ class Settings(BaseSettings):
             msg = "has a port that is not a number from 0 to 65535"
             raise ValueError(msg) from None
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def accept_http_urls_only(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            msg = "must be an http:// or https:// URL, such as http://127.0.0.1:8000"
+            raise ValueError(msg)
+        return value.rstrip("/")
+
+    @field_validator("redis_url")
+    @classmethod
+    def accept_redis_urls_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and urlsplit(value.get_secret_value()).scheme not in REDIS_SCHEMES:
+            msg = f"must start with one of {', '.join(s + '://' for s in REDIS_SCHEMES)}"
+            raise ValueError(msg)
+        return value
+
+    @field_validator(
+        "rate_limit_login_per_address",
+        "rate_limit_login_per_account",
+        "rate_limit_register_per_address",
+        "rate_limit_register_per_account",
+        "rate_limit_forgot_password_per_address",
+        "rate_limit_forgot_password_per_account",
+        "rate_limit_verify_resend_per_address",
+        "rate_limit_verify_resend_per_account",
+    )
+    @classmethod
+    def accept_rate_limits(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            msg = "must read like 10/minute, or several such joined by ';' (10/minute;100/day)"
+            raise ValueError(msg) from None
+        return value
+
+    def smtp_port_or_default(self) -> int:
+        if self.smtp_port is not None:
+            return self.smtp_port
+        return {"none": 25, "starttls": 587, "tls": 465}[self.smtp_security]
 
     @field_validator("jwt_secret")
     @classmethod

@@ -1,4 +1,4 @@
-from phresh.errors import TooManyRequests, Unauthorized
+from phresh.errors import BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized
 
 
 class InvalidCredentials(Unauthorized):
@@ -14,3 +14,39 @@ class InvalidToken(Unauthorized):
 class LoginRateLimited(TooManyRequests):
     slug = "login-rate-limited"
     title = "Too many login attempts"
+
+
+class RateLimited(TooManyRequests):
+    """Registration, forgot-password and verify-resend over their limits (login has its own)."""
+
+    slug = "rate-limited"
+    title = "Too many requests"
+
+
+class InvalidRefreshToken(Unauthorized):
+    slug = "invalid-refresh-token"
+    title = "Invalid, expired or reused refresh token"
+
+
+class InvalidLinkToken(BadRequest):
+    """The token of a verification or reset link: unknown, used already, or expired."""
+
+    slug = "invalid-link-token"
+    title = "Invalid or expired link"
+
+
+class WrongPassword(Forbidden):
+    """The current password, asked for before a change to the account, does not match."""
+
+    slug = "wrong-password"
+    title = "Wrong current password"
+
+
+class EmailNotVerified(Forbidden):
+    slug = "email-not-verified"
+    title = "Email not verified"
+
+
+class SessionNotFound(NotFound):
+    slug = "session-not-found"
+    title = "Session not found"

@@ -1,6 +1,8 @@
 """Tokens, logins and the login rate limit."""
 
+import hashlib
 import math
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -8,13 +10,54 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from phresh.auth import repository
 from phresh.auth.exceptions import InvalidCredentials, InvalidToken, LoginRateLimited
 from phresh.auth.schemas import Token
 from phresh.config import Settings
 from phresh.db import Connection
+from phresh.models import TokenPurpose
 from phresh.users import service as user_service
 
 ALGORITHM = "HS256"
+# How long the link of each kind of mail works.
+ACCOUNT_TOKEN_LIFETIME = {
+    TokenPurpose.verify_email: timedelta(hours=24),
+    TokenPurpose.reset_password: timedelta(hours=1),
+}
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_secret() -> tuple[str, bytes]:
+    """A random token (256 bits, URL-safe) and the SHA-256 digest that is stored instead."""
+    token = secrets.token_urlsafe(32)
+    return token, digest(token)
+
+
+def digest(token: str) -> bytes:
+    # A fast hash suffices: the token is 256 random bits, nothing to guess from its digest.
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def issue_account_token(
+    connection: Connection, user_id: int, purpose: TokenPurpose, email: str, now: datetime
+) -> str:
+    """A single-use token for a mail's link, for ``email`` (the address it is sent to)."""
+    token, token_hash = new_secret()
+    await repository.insert_account_token(
+        connection,
+        token_hash,
+        user_id=user_id,
+        purpose=purpose,
+        email=email,
+        now=now,
+        expires_at=now + ACCOUNT_TOKEN_LIFETIME[purpose],
+    )
+    return token
 EXPIRED = "The access token is invalid or has expired; log in again."
 
 

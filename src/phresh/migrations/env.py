@@ -15,6 +15,14 @@ from phresh.migrations.schema import metadata
 config = context.config
 target_metadata = metadata
 
+# pgqueuer's tables, types and function belong to pgqueuer (installed by migration 0004):
+# the drift check compares Phresh's own schema only.
+PGQUEUER_PREFIX = "pgqueuer"
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    return not (type_ == "table" and name is not None and name.startswith(PGQUEUER_PREFIX))
+
 
 def run_migrations_offline() -> None:
     context.configure(
@@ -34,6 +42,7 @@ def do_run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         compare_server_default=True,
         transaction_per_migration=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Identity,
     Index,
+    Integer,
     MetaData,
     Numeric,
     SmallInteger,
@@ -28,9 +29,17 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import BYTEA, TSVECTOR, UUID
 
-from phresh.models import CleaningStatus, CleaningType, OfferStatus
+from phresh.models import (
+    CleaningStatus,
+    CleaningType,
+    MailKind,
+    MailStatus,
+    OfferStatus,
+    SessionEnd,
+    TokenPurpose,
+)
 from phresh.models.cleaning import SEARCH_EXPRESSION
 from phresh.models.user import USERNAME_PATTERN
 
@@ -220,4 +229,88 @@ evaluation_table = Table(
     CheckConstraint("char_length(comment) <= 5000", name="comment_length"),
     Index("uq_evaluation_cleaning_id", "cleaning_id", unique=True),
     Index("ix_evaluation_cleaner_id_created_at", "cleaner_id", "created_at", "cleaning_id"),
+)
+
+
+def _at(name: str, *, nullable: bool = False) -> Column[object]:
+    default = None if nullable else func.now()
+    return Column(name, DateTime(timezone=True), nullable=nullable, server_default=default)
+
+
+# One login: renewed by rotating refresh tokens until it is revoked or expires_at (the
+# absolute limit) passes. Its id is the ``sid`` claim of its access tokens.
+auth_session_table = Table(
+    "auth_session",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid()),
+    Column("user_id", BigInteger, ForeignKey("user.id", ondelete="CASCADE"), nullable=False),
+    _at("created_at"),
+    _at("last_used_at"),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("user_agent", String(512)),
+    Column("client_address", String(64)),
+    _at("revoked_at", nullable=True),
+    Column("revoked_reason", varchar_enum(SessionEnd)),
+    one_of("revoked_reason", SessionEnd),
+    CheckConstraint("(revoked_at IS NULL) = (revoked_reason IS NULL)", name="revoked_why"),
+    # The owner's live sessions, most recently used first.
+    Index("ix_auth_session_user_id_last_used_at", "user_id", "last_used_at", "id"),
+)
+
+# Every refresh token a session was given, by its SHA-256 (never the token itself): the
+# current one has used_at NULL; a used one presented again is a reuse.
+refresh_token_table = Table(
+    "refresh_token",
+    metadata,
+    Column("token_hash", BYTEA, primary_key=True),
+    Column(
+        "session_id",
+        UUID(as_uuid=True),
+        ForeignKey("auth_session.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    _at("created_at"),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    _at("used_at", nullable=True),
+    CheckConstraint("octet_length(token_hash) = 32", name="token_hash_sha256"),
+)
+
+# Single-use links sent by mail (verify an address, reset a password), by SHA-256.
+account_token_table = Table(
+    "account_token",
+    metadata,
+    Column("token_hash", BYTEA, primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("user.id", ondelete="CASCADE"), nullable=False),
+    Column("purpose", varchar_enum(TokenPurpose), nullable=False),
+    # The address the link went to: verifying it verifies that address only.
+    Column("email", String(254), nullable=False),
+    _at("created_at"),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    _at("used_at", nullable=True),
+    one_of("purpose", TokenPurpose),
+    CheckConstraint("octet_length(token_hash) = 32", name="token_hash_sha256"),
+    Index("ix_account_token_user_id_purpose", "user_id", "purpose"),
+)
+
+# The outbox: a mail to send, written in the transaction that asks for it; a pgqueuer job
+# (same transaction) tells a worker to deliver it.
+mail_table = Table(
+    "mail",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("kind", varchar_enum(MailKind), nullable=False),
+    Column("recipient", String(254), nullable=False),
+    Column("user_id", BigInteger, ForeignKey("user.id", ondelete="SET NULL")),
+    Column(
+        "status", varchar_enum(MailStatus), nullable=False, server_default=MailStatus.pending.value
+    ),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", String(500)),
+    _at("created_at"),
+    _at("sent_at", nullable=True),
+    one_of("kind", MailKind),
+    one_of("status", MailStatus),
+    # The backlog, for the worker's sweep and the operator's eyes.
+    Index("ix_mail_pending_created_at", "created_at", postgresql_where=text("status = 'pending'")),
 )

@@ -1,6 +1,14 @@
 """The rows the repositories return (frozen dataclasses, one module per table) and the enums
 of their columns. Plain Python: the schema itself is ``phresh.migrations.schema``."""
 
+from phresh.models.account import (
+    Mail,
+    MailKind,
+    MailStatus,
+    Session,
+    SessionEnd,
+    TokenPurpose,
+)
 from phresh.models.cleaning import Cleaning, CleaningStatus, CleaningType
 from phresh.models.evaluation import Evaluation
 from phresh.models.offer import Offer, OfferStatus
@@ -12,8 +20,14 @@ __all__ = [
     "CleaningStatus",
     "CleaningType",
     "Evaluation",
+    "Mail",
+    "MailKind",
+    "MailStatus",
     "Offer",
     "OfferStatus",
     "Profile",
+    "Session",
+    "SessionEnd",
+    "TokenPurpose",
     "User",
 ]
