@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.database", "tests.fixtures.client"]
+pytest_plugins = ["tests.fixtures.database", "tests.fixtures.client", "tests.fixtures.smtp"]

@@ -80,7 +80,7 @@ def test_help_lists_every_command() -> None:
     result = CliRunner().invoke(app, ["--help"], prog_name="phresh")
 
     assert result.exit_code == 0
-    for command in ("serve", "db", "seed", "create-superuser"):
+    for command in ("serve", "db", "seed", "create-superuser", "worker"):
         assert command in result.output
 
 

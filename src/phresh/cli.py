@@ -1,4 +1,4 @@
-"""The ``phresh`` command: serve, db ..., seed, create-superuser.
+"""The ``phresh`` command: serve, worker, db ..., seed, create-superuser.
 
 A failure the user can fix (bad settings, a taken port, an unreachable database) ends the
 command with one line on stderr per problem, saying what is wrong and what to do, and a
@@ -10,6 +10,7 @@ import errno
 import functools
 import gc
 import logging
+import logging.config
 import os
 import signal
 import socket
@@ -439,6 +440,72 @@ def db_create_app_role(
     with database_url(load_settings()) as url:
         asyncio.run(maintenance.create_app_role(url, role, password))
         typer.echo(f"phresh: role {role!r} can now read and write rows, and nothing more")
+
+
+@app.command()
+@one_line_errors
+def worker(
+    drain: Annotated[
+        bool, typer.Option("--drain", help="Deliver the mails queued now, then exit.")
+    ] = False,
+) -> None:
+    """Deliver mail: beside `phresh serve` run with PHRESH_RUN_WORKER=false."""
+    settings = load_settings()
+    with ExitStack() as stack:
+        # Until the worker's own handler is in place: stop the embedded database on the way.
+        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        stack.callback(signal.signal, signal.SIGTERM, previous)
+        url = stack.enter_context(database_url(settings))
+        os.environ["PHRESH_DATABASE_URL"] = url
+        get_settings.cache_clear()
+        settings = load_settings()
+        asyncio.run(_check_migrated(settings))
+        logging.config.dictConfig(log_config(settings.log_level))
+        if settings.smtp_host:
+            where = f"over SMTP to {settings.smtp_host}:{settings.smtp_port_or_default()}"
+        else:
+            where = f"as .eml files into {settings.mail_dir.expanduser().resolve()}"
+        typer.echo(f"phresh: delivering mail {where}", err=True)
+        asyncio.run(_deliver_mail(settings, drain=drain))
+
+
+async def _check_migrated(settings: Settings) -> None:
+    """The worker needs the outbox's and pgqueuer's tables: one line if they are not there."""
+    from phresh.db import Database
+    from phresh.health import service as health_service
+    from phresh.migrations import HEAD
+
+    database = await Database.open(settings)
+    try:
+        await health_service.check_ready(database, HEAD)
+    except health_service.NotReady as exc:
+        msg = f"{exc.detail}; run `phresh db upgrade` (`phresh serve` migrates as it starts)"
+        raise StartupError(msg) from exc
+    finally:
+        await database.close()
+
+
+async def _deliver_mail(settings: Settings, *, drain: bool) -> None:
+    from phresh.db import Database
+    from phresh.mail import worker as mail_worker
+
+    database = await Database.open(settings)
+    try:
+        if drain:
+            await mail_worker.drain(settings, database)
+            return
+        running = await mail_worker.start_worker(settings, database)
+        # SIGTERM (a deployment stopping it) and Ctrl+C: finish the deliveries under way,
+        # then exit 0.
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stopping.set)
+        await stopping.wait()
+        typer.echo("phresh: stopping the mail worker", err=True)
+        await running.stop()
+    finally:
+        await database.close()
 
 
 @app.command()
