@@ -12,6 +12,7 @@ import hashlib
 import inspect
 import json
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -83,8 +84,24 @@ def bench_settings(database_url: str) -> Settings:
     )
 
 
+def bench_session_id(user_id: int) -> uuid.UUID:
+    """The session prepare_database gives each user, which the bench's tokens belong to."""
+    return uuid.UUID(int=user_id)
+
+
+# One live session per user, with the id bench_session_id gives it.
+BENCH_SESSIONS = """
+INSERT INTO auth_session (id, user_id, expires_at)
+SELECT ('00000000-0000-0000-0000-' || lpad(to_hex(id), 12, '0'))::uuid, id,
+       now() + interval '1 year'
+FROM "user"
+ON CONFLICT (id) DO UPDATE SET revoked_at = NULL, revoked_reason = NULL,
+    expires_at = EXCLUDED.expires_at
+"""
+
+
 def mint_token(settings: Settings, user_id: int) -> str:
-    return create_access_token(settings, user_id).access_token
+    return create_access_token(settings, user_id, bench_session_id(user_id)).token
 
 
 class BenchServer:
@@ -166,6 +183,7 @@ async def prepare_database(server: BenchServer, cleanings: int, *, log: Any) -> 
             log(report)
             counts = await _counts(conn)
             await conn.execute(f"COMMENT ON DATABASE {name} IS '{stamp}'")
+        await conn.execute(BENCH_SESSIONS)
         max_id = await conn.fetchval("SELECT coalesce(max(id), 0) FROM cleaning")
     finally:
         await conn.close()
@@ -256,7 +274,7 @@ async def deep_cursor(
     created_at: datetime = row["created_at"]
     codec = create_app(settings).state.cursor_codec
     scope = CleaningListQuery(limit=limit).cursor_scope()
-    cursor: str = codec.encode(scope, [created_at.isoformat(), row["id"]])
+    cursor: str = codec.encode_cursor(scope, [created_at.isoformat(), row["id"]])
     return cursor, created_at, row["id"]
 
 

@@ -294,12 +294,15 @@ async def test_nul_character_in_a_json_field_is_422_not_500(
     assert response.status_code == 422
 
 
-async def test_nul_character_in_a_login_name_is_401_not_500(client: httpx.AsyncClient) -> None:
+async def test_nul_character_in_a_login_name_is_a_422_naming_it(
+    client: httpx.AsyncClient,
+) -> None:
     response = await client.post(
         "/auth/token", data={"username": "ada\x00", "password": "not the password"}
     )
 
-    assert response.status_code == 401
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == ["username"]
 
 
 async def test_nul_character_in_a_profile_path_is_4xx_not_500(

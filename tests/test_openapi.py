@@ -90,7 +90,7 @@ def test_operation_ids_are_short_unique_camel_case(document: dict[str, Any]) -> 
     for operation_id in ids:
         assert OPERATION_ID.match(operation_id), operation_id
         assert len(operation_id) <= 24, operation_id
-    assert {"acceptOffer", "listCleanings", "readLiveness", "logIn"} <= set(ids)
+    assert {"acceptOffer", "listCleanings", "readLiveness", "issueToken", "logOut"} <= set(ids)
 
 
 def test_every_error_response_is_problem_json_with_its_types(document: dict[str, Any]) -> None:
@@ -211,7 +211,7 @@ class RaiseFinder:
             if owners and isinstance(owners[0], ModuleType | type):
                 found = getattr(owners[0], node.attr, None)
                 return [found] if found is not None else []
-            # A method of an object (codec.decode, reader.user_id): every phresh method
+            # A method of an object (codec.decode_cursor, reader.claims): every phresh method
             # of that name.
             return list(self.methods.get(node.attr, []))
         return []

@@ -130,10 +130,14 @@ async def get_current_user(
 ) -> asyncpg.Record:
     settings = _settings(request)
     try:
-        user_id = token_subject(token, settings.jwt_secret, settings.audience, settings.issuer)
+        user_id, session_id = token_subject(
+            token, settings.jwt_secret, settings.audience, settings.issuer
+        )
     except (jwt.PyJWTError, ValueError) as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Invalid or expired token") from exc
-    user: asyncpg.Record | None = await connection.fetchrow(sql.USER_BY_ID, user_id)
+    user: asyncpg.Record | None = await connection.fetchrow(
+        sql.USER_OF_SESSION, session_id, user_id
+    )
     if user is None or not user["is_active"]:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Unknown or disabled account")
     return user
@@ -191,7 +195,7 @@ async def list_cleanings(
     if len(rows) > limit:
         last = rows[limit - 1]
         key = [last["created_at"].isoformat(), last["id"]]
-        next_cursor = _settings(request).codec.encode(NEWEST_SCOPE, key)
+        next_cursor = _settings(request).codec.encode_cursor(NEWEST_SCOPE, key)
     return {"items": [dict(row) for row in rows[:limit]], "next_cursor": next_cursor}
 
 

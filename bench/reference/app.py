@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import os
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
@@ -91,11 +92,11 @@ class CursorCodec:
     def _scope_digest(scope: str) -> str:
         return hashlib.sha256(scope.encode()).hexdigest()[:16]
 
-    def encode(self, scope: str, values: list[Any]) -> str:
+    def encode_cursor(self, scope: str, values: list[Any]) -> str:
         payload = json.dumps([self._scope_digest(scope), values], separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(self._sign(payload) + payload).rstrip(b"=").decode()
 
-    def decode(self, scope: str, cursor: str) -> list[Any]:
+    def decode_cursor(self, scope: str, cursor: str) -> list[Any]:
         invalid = Problem(400, "invalid-cursor", "Invalid cursor", "Not a cursor of this API.")
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -110,18 +111,18 @@ class CursorCodec:
         return values
 
 
-def token_subject(token: str, secret: str, audience: str, issuer: str) -> int:
-    """The user id of a valid access token (HS256, exp, iss, aud, sub required, as Phresh);
-    jwt.PyJWTError or ValueError otherwise."""
+def token_subject(token: str, secret: str, audience: str, issuer: str) -> tuple[int, uuid.UUID]:
+    """The user id and session id of a valid access token (HS256, exp, iss, aud, sub, sid
+    required, as Phresh); jwt.PyJWTError or ValueError otherwise."""
     claims = jwt.decode(
         token,
         secret,
         algorithms=["HS256"],
         audience=audience,
         issuer=issuer,
-        options={"require": ["exp", "iss", "aud", "sub"]},
+        options={"require": ["exp", "iss", "aud", "sub", "sid"]},
     )
-    return int(claims["sub"])
+    return int(claims["sub"]), uuid.UUID(claims["sid"])
 
 
 def cleaning_json(row: Row) -> dict[str, Any]:
@@ -323,7 +324,7 @@ class ReferenceApp:
             return 200, await self.evaluation_stats(scope, parts[1])
         raise _not_found("not-found", "No such path.")
 
-    def _user_id(self, scope: Scope) -> int:
+    def _caller(self, scope: Scope) -> tuple[int, uuid.UUID]:
         """The token's subject, checked exactly as Phresh's TokenReader does."""
         token = None
         for name, value in scope["headers"]:
@@ -347,23 +348,24 @@ class ReferenceApp:
         return nullcontext()
 
     @staticmethod
-    async def _current_user(conn: Any, user_id: int) -> Row:
-        user: Row | None = await conn.fetchrow(sql.USER_BY_ID, user_id)
+    async def _current_user(conn: Any, caller: tuple[int, uuid.UUID]) -> Row:
+        user_id, session_id = caller
+        user: Row | None = await conn.fetchrow(sql.USER_OF_SESSION, session_id, user_id)
         if user is None or not user["is_active"]:
             raise _unauthorized("The account behind this token no longer exists or is disabled.")
         return user
 
     async def read_cleaning(self, scope: Scope, cleaning_id: int) -> dict[str, Any]:
-        user_id = self._user_id(scope)
+        caller = self._caller(scope)
         async with self.pool.acquire() as conn, self._read(conn):
-            await self._current_user(conn, user_id)
+            await self._current_user(conn, caller)
             row = await conn.fetchrow(sql.CLEANING_READ, cleaning_id)
             if row is None:
                 raise _not_found("cleaning-not-found", f"No cleaning with id {cleaning_id}.")
             return cleaning_json(row)
 
     async def list_cleanings(self, scope: Scope) -> dict[str, Any]:
-        user_id = self._user_id(scope)
+        caller = self._caller(scope)
         query = _query(scope)
         unknown = query.keys() - {"limit", "q", "cursor"}
         if unknown:
@@ -380,10 +382,10 @@ class ReferenceApp:
                 raise _invalid(f"q {exc}") from exc
         # Phresh's cursor scopes (CleaningListQuery.cursor_scope) for these two listings.
         scope_key = f"cleanings:relevance:{[('q', q)]}" if q else "cleanings:newest:[]"
-        after = self.codec.decode(scope_key, cursor) if cursor is not None else None
+        after = self.codec.decode_cursor(scope_key, cursor) if cursor is not None else None
         fetch = limit + 1
         async with self.pool.acquire() as conn, self._read(conn):
-            await self._current_user(conn, user_id)
+            await self._current_user(conn, caller)
             tsquery = await _tsquery(conn, q) if q else None
             if q and tsquery is None:
                 rows = []  # nothing in q the index can look up: no statement, as in Phresh
@@ -401,7 +403,7 @@ class ReferenceApp:
         if len(rows) > limit:
             last = rows[limit - 1]
             key = [last["rank"], last["id"]] if q else [last["created_at"].isoformat(), last["id"]]
-            next_cursor = self.codec.encode(scope_key, key)
+            next_cursor = self.codec.encode_cursor(scope_key, key)
         return {
             "items": [cleaning_json(row) for row in rows[:limit]],
             "next_cursor": next_cursor,
@@ -409,28 +411,28 @@ class ReferenceApp:
         }
 
     async def create_cleaning(self, scope: Scope, body: bytes) -> dict[str, Any]:
-        user_id = self._user_id(scope)
+        caller = self._caller(scope)
         name, description, cleaning_type, price = _new_cleaning(body)
         # As Phresh since c1b44ca: BEGIN, the user read, the insert, COMMIT.
         async with self.pool.acquire() as conn, conn.transaction():
-            user = await self._current_user(conn, user_id)
+            user = await self._current_user(conn, caller)
             row = await conn.fetchrow(
                 sql.INSERT_CLEANING, user["id"], name, description, cleaning_type, price
             )
         return cleaning_json(row)
 
     async def list_feed(self, scope: Scope) -> dict[str, Any]:
-        user_id = self._user_id(scope)
+        caller = self._caller(scope)
         query = _query(scope)
         limit = _limit(query)
         cursor = query.get("cursor")
         if cursor is None:
             before = (datetime.now(UTC), MAX_ID)
         else:
-            event_at, cleaning_id = self.codec.decode("feed", cursor)
+            event_at, cleaning_id = self.codec.decode_cursor("feed", cursor)
             before = (datetime.fromisoformat(event_at), int(cleaning_id))
         async with self.pool.acquire() as conn, self._read(conn):
-            await self._current_user(conn, user_id)
+            await self._current_user(conn, caller)
             rows = await conn.fetch(sql.FEED, *before, limit + 1)
         items = [
             {"event": row["event"], "event_at": row["event_at"], "cleaning": cleaning_json(row)}
@@ -439,13 +441,15 @@ class ReferenceApp:
         next_cursor = None
         if len(rows) > limit:
             last = rows[limit - 1]
-            next_cursor = self.codec.encode("feed", [last["event_at"].isoformat(), last["id"]])
+            next_cursor = self.codec.encode_cursor(
+                "feed", [last["event_at"].isoformat(), last["id"]]
+            )
         return {"items": items, "next_cursor": next_cursor, "total": None}
 
     async def evaluation_stats(self, scope: Scope, username: str) -> dict[str, Any]:
-        user_id = self._user_id(scope)
+        caller = self._caller(scope)
         async with self.pool.acquire() as conn, self._read(conn):
-            await self._current_user(conn, user_id)
+            await self._current_user(conn, caller)
             cleaner_id = await _user_id_by_username(conn, username)
             row = await conn.fetchrow(sql.EVALUATION_STATS, cleaner_id)
         return {
@@ -465,9 +469,9 @@ class ReferenceApp:
     # as in Phresh since c1b44ca (its plain-SQL user read begins the transaction).
 
     async def make_offer(self, scope: Scope, cleaning_id: int) -> dict[str, Any]:
-        user_id = self._user_id(scope)
+        caller = self._caller(scope)
         async with self.pool.acquire() as conn, conn.transaction():
-            user = await self._current_user(conn, user_id)
+            user = await self._current_user(conn, caller)
             cleaning = await conn.fetchrow(sql.CLEANING_BY_ID_FOR_SHARE, cleaning_id)
             if cleaning is None:
                 raise _not_found("cleaning-not-found", f"No cleaning with id {cleaning_id}.")
@@ -487,9 +491,9 @@ class ReferenceApp:
         return offer_json(row)
 
     async def accept_offer(self, scope: Scope, cleaning_id: int, username: str) -> dict[str, Any]:
-        user_id = self._user_id(scope)
+        caller = self._caller(scope)
         async with self.pool.acquire() as conn, conn.transaction():
-            user = await self._current_user(conn, user_id)
+            user = await self._current_user(conn, caller)
             cleaning = await conn.fetchrow(sql.CLEANING_BY_ID_FOR_UPDATE, cleaning_id)
             if cleaning is None:
                 raise _not_found("cleaning-not-found", f"No cleaning with id {cleaning_id}.")
@@ -516,9 +520,9 @@ class ReferenceApp:
         return offer_json(accepted)
 
     async def cancel_my_offer(self, scope: Scope, cleaning_id: int) -> dict[str, Any]:
-        user_id = self._user_id(scope)
+        caller = self._caller(scope)
         async with self.pool.acquire() as conn, conn.transaction():
-            user = await self._current_user(conn, user_id)
+            user = await self._current_user(conn, caller)
             cleaning = await conn.fetchrow(sql.CLEANING_BY_ID_FOR_UPDATE, cleaning_id)
             if cleaning is None:
                 raise _not_found("cleaning-not-found", f"No cleaning with id {cleaning_id}.")

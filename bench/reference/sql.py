@@ -13,6 +13,7 @@ statement's parameters, in the order the reference binds them. ``python -m bench
 from datetime import UTC, datetime
 from typing import Any
 
+from phresh.auth import repository as auth
 from phresh.cleanings import repository as cleanings
 from phresh.cleanings.schemas import CleaningListQuery, CleaningSort
 from phresh.evaluations import repository as evaluations
@@ -20,9 +21,9 @@ from phresh.feed import repository as feed
 from phresh.offers import repository as offers
 from phresh.users import repository as users
 
-# CurrentUser: users/repository.py get_user_by_id, $1 the token's user id; its columns are
-# phresh.models.User's (id, username, email, password_hash, is_active, ...).
-USER_BY_ID = users.USER_BY_ID
+# CurrentUser: auth/repository.py get_user_of_session, $1 the token's session id (sid), $2 its
+# user id; its columns are phresh.models.User's (id, username, email, password_hash, ...).
+USER_OF_SESSION = auth.USER_OF_SESSION
 
 # users/repository.py get_user_id_by_username: $1 the lower-cased username
 USER_ID_BY_USERNAME = users.USER_ID_BY_USERNAME

@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    # The longest one SMTP delivery may take, all of it (connect, TLS, login, sending).
     smtp_timeout_s: float = Field(default=10.0, gt=0)
     mail_from: str = "Phresh <no-reply@phresh.localhost>"
     mail_dir: Path = Path("var/mail")
@@ -94,6 +95,8 @@ class Settings(BaseSettings):
     mail_retry_max_s: float = Field(default=900.0, gt=0)
     # `phresh serve` delivers mail in each server process; false: run `phresh worker` apart.
     run_worker: bool = True
+    # A job whose worker stopped beating this long (killed, frozen) is taken by another.
+    worker_heartbeat_s: float = Field(default=30.0, gt=0)
 
     # Rate limits ("N/second|minute|hour|day", several joined by ";", as the `limits` library
     # reads them), each counted per client address and per account (login name or email).

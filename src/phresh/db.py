@@ -16,6 +16,7 @@ from asyncpg.pool import PoolConnectionProxy
 from fastapi import Depends, Request
 
 from phresh.config import Settings
+from phresh.errors import AppError
 
 logger = logging.getLogger("phresh.sql")
 
@@ -150,12 +151,19 @@ def connection_lost(connection: Connection) -> bool:
 @asynccontextmanager
 async def in_transaction(connection: Connection) -> AsyncIterator[None]:
     """A transaction on ``connection`` (a savepoint inside one): committed when the block
-    succeeds, rolled back when it fails, unless the connection died (nothing to roll back:
-    the server has ended the transaction, and the error that escaped says why)."""
+    succeeds or fails with an AppError that ``commits``, rolled back when it fails otherwise,
+    unless the connection died (nothing to roll back: the server has ended the transaction,
+    and the error that escaped says why)."""
     transaction = connection.transaction()
     await transaction.start()
     try:
         yield
+    except AppError as exc:
+        if exc.commits:
+            await transaction.commit()
+        elif not connection_lost(connection):
+            await transaction.rollback()
+        raise
     except BaseException:
         if not connection_lost(connection):
             await transaction.rollback()

@@ -50,6 +50,9 @@ class AppError(Exception):
     status_code: ClassVar[int] = 400
     slug: ClassVar[str] = "bad-request"
     title: ClassVar[str] = "Bad request"
+    # True: what the request wrote before failing stands (the transaction commits, then the
+    # error is answered), as when a replayed refresh token ends its session.
+    commits: ClassVar[bool] = False
 
     def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)

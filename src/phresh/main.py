@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse
 
 from phresh.auth.router import router as auth_router
-from phresh.auth.service import LoginRateLimiter, TokenReader
+from phresh.auth.service import TokenReader, utc_now
 from phresh.cleanings.router import router as cleanings_router
 from phresh.config import Settings, get_settings
 from phresh.db import Database, get_connection
@@ -22,9 +22,11 @@ from phresh.kit.docs import install_docs
 from phresh.kit.openapi import build_openapi, operation_id
 from phresh.kit.pagination import CursorCodec
 from phresh.kit.query import ParameterGuard
+from phresh.mail.worker import start_worker
 from phresh.migrations import HEAD
 from phresh.offers.router import my_offers_router
 from phresh.offers.router import router as offers_router
+from phresh.ratelimit import RateLimits
 from phresh.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
@@ -40,9 +42,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = await Database.open(settings)
         app.state.database = database
+        app.state.rate_limits = RateLimits.from_settings(settings)
+        worker = await start_worker(settings, database) if settings.run_worker else None
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
+            await app.state.rate_limits.close()
             await database.close()
 
     app = FastAPI(
@@ -65,9 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.migration_head = HEAD
     app.state.token_reader = TokenReader(settings)
-    app.state.login_limiter = LoginRateLimiter(
-        settings.login_rate_limit, settings.login_rate_window_s
-    )
+    # Every "now" of the account rules (sessions, links): tests replace it to move time.
+    app.state.clock = utc_now
     cursor_secret = settings.cursor_secret or settings.jwt_secret
     app.state.cursor_codec = CursorCodec(
         hashlib.sha256(b"cursor:" + cursor_secret.get_secret_value().encode()).digest()

@@ -11,7 +11,7 @@ from phresh.db import Connection
 from phresh.main import create_app
 from tests.fixtures.client import BASE_URL
 from tests.fixtures.database import make_settings
-from tests.fixtures.factories import DEFAULT_PASSWORD, create_user
+from tests.fixtures.factories import DEFAULT_PASSWORD, create_user, factory_session_id
 
 PROBLEM = "application/problem+json"
 
@@ -27,6 +27,8 @@ def signed_token(settings: Settings, **overrides: Any) -> str:
         "exp": now + timedelta(minutes=5),
         **overrides,
     }
+    # The session create_user starts, unless the test says otherwise.
+    claims.setdefault("sid", str(factory_session_id(int(claims["sub"]))))
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
 
 
@@ -37,7 +39,7 @@ def bearer(token: str) -> dict[str, str]:
 @pytest.fixture
 async def strict_client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """An app allowing two login attempts per window (no user needed: the limit comes first)."""
-    app = create_app(make_settings(database_url, login_rate_limit=2))
+    app = create_app(make_settings(database_url, rate_limit_login_per_account="2/minute"))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
@@ -55,7 +57,7 @@ async def test_log_in_with_username_returns_a_bearer_token(
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"access_token", "token_type", "expires_in"}
+    assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token"}
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == settings.jwt_expire_minutes * 60
 
@@ -87,7 +89,7 @@ async def test_issued_token_carries_the_configured_claims(
         algorithms=["HS256"],
         audience=settings.jwt_audience,
         issuer=settings.jwt_issuer,
-        options={"require": ["exp", "iss", "aud", "sub"]},
+        options={"require": ["exp", "iss", "aud", "sub", "sid"]},
     )
     assert claims["sub"] == str(user.id)
     assert claims["iss"] == settings.jwt_issuer

@@ -1,14 +1,18 @@
+import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from phresh.auth import service as auth_service
-from phresh.auth.exceptions import InvalidToken
+from phresh.auth.exceptions import EmailNotVerified, InvalidToken
+from phresh.auth.repository import Client
+from phresh.config import Settings
 from phresh.db import ConnectionDep
 from phresh.errors import Unauthorized
 from phresh.models import User
-from phresh.users import service as user_service
+from phresh.ratelimit import RateLimits
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -21,17 +25,70 @@ async def get_current_user(
     if token is None:
         raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
     reader: auth_service.TokenReader = request.app.state.token_reader
-    user_id = reader.user_id(token)
-    user = await user_service.get_active_user(connection, user_id)
+    claims = reader.claims(token)
+    user = await auth_service.get_session_user(connection, claims)
     if user is None:
-        raise InvalidToken("The account behind this token no longer exists or is disabled.")
+        raise InvalidToken(
+            "The session of this token has ended, or its account is disabled; log in again."
+        )
+    # For the endpoints about the caller's own session (logout, the list of sessions).
+    request.state.session_id = claims.session_id
     return user
 
 
-async def get_login_limiter(request: Request) -> auth_service.LoginRateLimiter:
-    limiter: auth_service.LoginRateLimiter = request.app.state.login_limiter
-    return limiter
-
-
 CurrentUser = Annotated[User, Depends(get_current_user)]
-LoginLimiterDep = Annotated[auth_service.LoginRateLimiter, Depends(get_login_limiter)]
+
+
+async def get_session_id(request: Request, user: CurrentUser) -> uuid.UUID:
+    """The session of the calling token (``user`` makes sure it was checked)."""
+    session_id: uuid.UUID = request.state.session_id
+    return session_id
+
+
+CurrentSessionId = Annotated[uuid.UUID, Depends(get_session_id)]
+
+
+async def get_verified_user(request: Request, user: CurrentUser) -> User:
+    """With PHRESH_REQUIRE_VERIFIED_EMAIL, what others see (a cleaning, an offer) needs a
+    verified email."""
+    settings: Settings = request.app.state.settings
+    if settings.require_verified_email and not user.email_verified:
+        raise EmailNotVerified(
+            "Verify your email first: follow the link we sent, or ask for a new one at "
+            "POST /api/v1/auth/verify-email/resend."
+        )
+    return user
+
+
+VerifiedUser = Annotated[User, Depends(get_verified_user)]
+
+
+async def get_clock(request: Request) -> datetime:
+    """The request's 'now' (the app's clock, which tests move)."""
+    clock: auth_service.Clock = request.app.state.clock
+    return clock()
+
+
+Now = Annotated[datetime, Depends(get_clock)]
+
+# A user agent is shown back to its owner; beyond this it is cut.
+USER_AGENT_LENGTH = 512
+
+
+async def get_client(request: Request) -> Client:
+    user_agent = request.headers.get("user-agent")
+    return Client(
+        user_agent=user_agent[:USER_AGENT_LENGTH] if user_agent else None,
+        address=request.client.host if request.client else None,
+    )
+
+
+ClientDep = Annotated[Client, Depends(get_client)]
+
+
+async def get_rate_limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.rate_limits
+    return limits
+
+
+RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]

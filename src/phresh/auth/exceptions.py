@@ -1,4 +1,4 @@
-from phresh.errors import BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized
+from phresh.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
 
 
 class InvalidCredentials(Unauthorized):
@@ -35,13 +35,6 @@ class InvalidLinkToken(BadRequest):
     title = "Invalid or expired link"
 
 
-class WrongPassword(Forbidden):
-    """The current password, asked for before a change to the account, does not match."""
-
-    slug = "wrong-password"
-    title = "Wrong current password"
-
-
 class EmailNotVerified(Forbidden):
     slug = "email-not-verified"
     title = "Email not verified"
@@ -50,3 +43,8 @@ class EmailNotVerified(Forbidden):
 class SessionNotFound(NotFound):
     slug = "session-not-found"
     title = "Session not found"
+
+
+class EmailAlreadyVerified(Conflict):
+    slug = "email-already-verified"
+    title = "Email already verified"

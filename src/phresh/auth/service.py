@@ -1,9 +1,9 @@
-"""Tokens, logins and the login rate limit."""
+"""Sessions and their tokens, logins, and the one-time links of account mails."""
 
 import hashlib
-import math
 import secrets
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,19 +11,31 @@ from datetime import UTC, datetime, timedelta
 import jwt
 
 from phresh.auth import repository
-from phresh.auth.exceptions import InvalidCredentials, InvalidToken, LoginRateLimited
+from phresh.auth.exceptions import (
+    InvalidCredentials,
+    InvalidLinkToken,
+    InvalidRefreshToken,
+    InvalidToken,
+    SessionNotFound,
+)
+from phresh.auth.repository import Client
 from phresh.auth.schemas import Token
 from phresh.config import Settings
 from phresh.db import Connection
-from phresh.models import TokenPurpose
+from phresh.mail import service as mail_service
+from phresh.models import MailKind, Session, SessionEnd, TokenPurpose, User
 from phresh.users import service as user_service
+from phresh.users.exceptions import WrongPassword
 
 ALGORITHM = "HS256"
+EXPIRED = "The access token is invalid or has expired; log in again."
 # How long the link of each kind of mail works.
 ACCOUNT_TOKEN_LIFETIME = {
     TokenPurpose.verify_email: timedelta(hours=24),
     TokenPurpose.reset_password: timedelta(hours=1),
 }
+# Longer than any token this API issues (43 characters): a longer one is not worth hashing.
+MAX_TOKEN_LENGTH = 128
 
 Clock = Callable[[], datetime]
 
@@ -43,6 +55,236 @@ def digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    token: str
+    expires_in: int
+
+
+def create_access_token(
+    settings: Settings,
+    user_id: int,
+    session_id: uuid.UUID,
+    *,
+    now: datetime | None = None,
+    session_expires_at: datetime | None = None,
+) -> AccessToken:
+    """A signed token for the session's user; it never outlives its session."""
+    now = now or utc_now()
+    expires_at = now + timedelta(minutes=settings.jwt_expire_minutes)
+    if session_expires_at is not None:
+        expires_at = min(expires_at, session_expires_at)
+    claims = {
+        "sub": str(user_id),
+        "sid": str(session_id),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": expires_at,
+    }
+    token = jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=ALGORITHM)
+    return AccessToken(token, max(0, int((expires_at - now).total_seconds())))
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    user_id: int
+    session_id: uuid.UUID
+    expires_at: float
+
+
+def _verify(settings: Settings, token: str) -> Claims:
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret.get_secret_value(),
+            algorithms=[ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iss", "aud", "sub", "sid"]},
+        )
+        return Claims(int(claims["sub"]), uuid.UUID(claims["sid"]), float(claims["exp"]))
+    except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as exc:
+        raise InvalidToken(EXPIRED) from exc
+
+
+class TokenReader:
+    """Verifies access tokens, keeping a small cache of tokens already verified.
+
+    A client sends the same token on every request until it expires; checking its HMAC and
+    claims again each time is a tenth of a millisecond of CPU on a sub-millisecond request.
+    Only tokens that verified are cached, with their ``exp``: a cached token is refused the
+    moment ``clock()`` passes it, so the cache cannot admit anything the check would refuse.
+    Whether its session is still live is asked of the database on every request.
+    A full cache is emptied rather than grown.
+    """
+
+    def __init__(
+        self, settings: Settings, max_size: int = 4096, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._settings = settings
+        self._max_size = max_size
+        self._clock = clock
+        self._verified: dict[str, Claims] = {}
+
+    def __len__(self) -> int:
+        """How many verified tokens are cached."""
+        return len(self._verified)
+
+    def claims(self, token: str) -> Claims:
+        """The user and session a valid token was issued to; InvalidToken otherwise."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            if self._clock() < cached.expires_at:
+                return cached
+            del self._verified[token]
+            raise InvalidToken(EXPIRED)
+        claims = _verify(self._settings, token)
+        if len(self._verified) >= self._max_size:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+
+async def get_session_user(connection: Connection, claims: Claims) -> User | None:
+    """The active user of a live session; None for a revoked session or disabled account."""
+    user = await repository.get_user_of_session(connection, claims.session_id, claims.user_id)
+    return user if user is not None and user.is_active else None
+
+
+def _token(
+    settings: Settings,
+    user_id: int,
+    session_id: uuid.UUID,
+    session_expires_at: datetime,
+    refresh_token: str,
+    now: datetime,
+) -> Token:
+    access = create_access_token(
+        settings, user_id, session_id, now=now, session_expires_at=session_expires_at
+    )
+    return Token(
+        access_token=access.token, expires_in=access.expires_in, refresh_token=refresh_token
+    )
+
+
+async def start_session(
+    connection: Connection, settings: Settings, user: User, client: Client, now: datetime
+) -> Token:
+    """A new session for ``user``: its first access and refresh tokens."""
+    refresh_token, token_hash = new_secret()
+    session_id, expires_at = await repository.insert_session(
+        connection,
+        user_id=user.id,
+        client=client,
+        now=now,
+        expires_at=now + timedelta(days=settings.session_max_days),
+        token_hash=token_hash,
+        token_expires_at=now + timedelta(days=settings.refresh_token_days),
+    )
+    return _token(settings, user.id, session_id, expires_at, refresh_token, now)
+
+
+INVALID_CREDENTIALS = "Incorrect username, email or password."
+
+
+async def log_in(
+    connection: Connection,
+    settings: Settings,
+    login: str,
+    password: str,
+    client: Client,
+    now: datetime,
+) -> Token:
+    user = await user_service.get_user_by_login(connection, login)
+    if user is None:
+        await user_service.burn_password_check(password)
+        raise InvalidCredentials(INVALID_CREDENTIALS)
+    valid = await user_service.verify_password(password, user.password_hash)
+    if not valid or not user.is_active:
+        raise InvalidCredentials(INVALID_CREDENTIALS)
+    return await start_session(connection, settings, user, client, now)
+
+
+INVALID_REFRESH = "The refresh token is invalid, expired or revoked; log in again."
+
+
+async def refresh_session(
+    connection: Connection, settings: Settings, refresh_token: str, client: Client, now: datetime
+) -> Token:
+    """New access and refresh tokens for the session of ``refresh_token``, which stops
+    working. A token that was already rotated away is a replay: someone else holds a copy,
+    so the whole session ends (InvalidRefreshToken, its revocation committed)."""
+    if len(refresh_token) > MAX_TOKEN_LENGTH:
+        raise InvalidRefreshToken(INVALID_REFRESH)
+    token_hash = digest(refresh_token)
+    successor, successor_hash = new_secret()
+    rotated = await repository.rotate_refresh_token(
+        connection,
+        token_hash,
+        successor_hash=successor_hash,
+        now=now,
+        successor_expires_at=now + timedelta(days=settings.refresh_token_days),
+        client=client,
+    )
+    if rotated is not None:
+        return _token(
+            settings,
+            rotated.user_id,
+            rotated.session_id,
+            rotated.session_expires_at,
+            successor,
+            now,
+        )
+    reused = await repository.session_of_used_token(connection, token_hash)
+    if reused is not None:
+        await repository.revoke_session(connection, reused, reason=SessionEnd.reuse, now=now)
+        raise ReusedRefreshToken(
+            "This refresh token was already used: its session has been ended; log in again."
+        )
+    raise InvalidRefreshToken(INVALID_REFRESH)
+
+
+class ReusedRefreshToken(InvalidRefreshToken):
+    # The session's revocation stands although the request fails.
+    commits = True
+
+
+async def log_out(connection: Connection, session_id: uuid.UUID, now: datetime) -> None:
+    await repository.revoke_session(connection, session_id, reason=SessionEnd.logout, now=now)
+
+
+async def list_sessions(
+    connection: Connection,
+    user_id: int,
+    *,
+    now: datetime,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+) -> list[Session]:
+    return await repository.list_live_sessions(
+        connection, user_id, now=now, limit=limit, after=after
+    )
+
+
+async def revoke_session(
+    connection: Connection, user_id: int, session_id: uuid.UUID, now: datetime
+) -> None:
+    revoked = await repository.revoke_session(
+        connection, session_id, reason=SessionEnd.revoked, now=now, user_id=user_id
+    )
+    if not revoked:
+        raise SessionNotFound(f"You have no live session {session_id}.")
+
+
+async def revoke_other_sessions(
+    connection: Connection, user_id: int, current: uuid.UUID, now: datetime
+) -> None:
+    await repository.revoke_user_sessions(
+        connection, user_id, reason=SessionEnd.revoked, now=now, keep=current
+    )
+
+
 async def issue_account_token(
     connection: Connection, user_id: int, purpose: TokenPurpose, email: str, now: datetime
 ) -> str:
@@ -58,122 +300,69 @@ async def issue_account_token(
         expires_at=now + ACCOUNT_TOKEN_LIFETIME[purpose],
     )
     return token
-EXPIRED = "The access token is invalid or has expired; log in again."
 
 
-def create_access_token(settings: Settings, user_id: int) -> Token:
-    now = datetime.now(UTC)
-    lifetime = timedelta(minutes=settings.jwt_expire_minutes)
-    claims = {
-        "sub": str(user_id),
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
-        "iat": now,
-        "exp": now + lifetime,
-    }
-    token = jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=ALGORITHM)
-    return Token(access_token=token, expires_in=int(lifetime.total_seconds()))
+INVALID_LINK = "This link is invalid, was used already or has expired; ask for a new one."
 
 
-def _verify(settings: Settings, token: str) -> tuple[int, float]:
-    try:
-        claims = jwt.decode(
-            token,
-            settings.jwt_secret.get_secret_value(),
-            algorithms=[ALGORITHM],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            options={"require": ["exp", "iss", "aud", "sub"]},
-        )
-        return int(claims["sub"]), float(claims["exp"])
-    except (jwt.PyJWTError, ValueError) as exc:
-        raise InvalidToken(EXPIRED) from exc
+async def _consume(
+    connection: Connection, token: str, purpose: TokenPurpose, now: datetime
+) -> tuple[int, str]:
+    found = (
+        await repository.consume_account_token(connection, digest(token), purpose, now)
+        if len(token) <= MAX_TOKEN_LENGTH
+        else None
+    )
+    if found is None:
+        raise InvalidLinkToken(INVALID_LINK)
+    return found
 
 
-class TokenReader:
-    """Verifies access tokens, keeping a small cache of tokens already verified.
-
-    A client sends the same token on every request until it expires; checking its HMAC and
-    claims again each time is a tenth of a millisecond of CPU on a sub-millisecond request.
-    Only tokens that verified are cached, with their ``exp``: a cached token is refused the
-    moment ``clock()`` passes it, so the cache cannot admit anything the check would refuse.
-    A full cache is emptied rather than grown.
-    """
-
-    def __init__(
-        self, settings: Settings, max_size: int = 4096, clock: Callable[[], float] = time.time
-    ) -> None:
-        self._settings = settings
-        self._max_size = max_size
-        self._clock = clock
-        self._verified: dict[str, tuple[int, float]] = {}
-
-    def __len__(self) -> int:
-        """How many verified tokens are cached."""
-        return len(self._verified)
-
-    def user_id(self, token: str) -> int:
-        """The user id a valid token was issued to; InvalidToken otherwise."""
-        cached = self._verified.get(token)
-        if cached is not None:
-            user_id, expires_at = cached
-            if self._clock() < expires_at:
-                return user_id
-            del self._verified[token]
-            raise InvalidToken(EXPIRED)
-        user_id, expires_at = _verify(self._settings, token)
-        if len(self._verified) >= self._max_size:
-            self._verified.clear()
-        self._verified[token] = (user_id, expires_at)
-        return user_id
+async def verify_email(connection: Connection, token: str, now: datetime) -> None:
+    user_id, email = await _consume(connection, token, TokenPurpose.verify_email, now)
+    # The address must still be the account's: a link to an address since replaced verifies
+    # nothing (and the failure rolls its use back).
+    if not await user_service.mark_email_verified(connection, user_id, email):
+        raise InvalidLinkToken(INVALID_LINK)
 
 
-@dataclass
-class _Window:
-    started: float
-    attempts: int
+async def send_verification(connection: Connection, user: User) -> None:
+    await mail_service.enqueue_mail(connection, MailKind.verify_email, user.email, user.id)
 
 
-class LoginRateLimiter:
-    """Fixed-window count of login attempts per (client address, login name), in memory.
-
-    Per process: with several workers the effective limit is workers x limit, which still
-    stops online guessing; a shared store would be the next step for a large deployment.
-    """
-
-    def __init__(self, limit: int, window_s: int) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._windows: dict[tuple[str, str], _Window] = {}
-
-    def hit(self, client: str, login: str) -> None:
-        now = time.monotonic()
-        if len(self._windows) > 10_000:
-            self._forget_expired(now)
-        key = (client, login.lower())
-        window = self._windows.get(key)
-        if window is None or now - window.started >= self.window_s:
-            window = self._windows[key] = _Window(started=now, attempts=0)
-        window.attempts += 1
-        if window.attempts > self.limit:
-            retry_after = max(1, math.ceil(self.window_s - (now - window.started)))
-            raise LoginRateLimited(
-                f"Too many login attempts; try again in {retry_after} seconds.",
-                headers={"Retry-After": str(retry_after)},
-            )
-
-    def _forget_expired(self, now: float) -> None:
-        expired = [k for k, w in self._windows.items() if now - w.started >= self.window_s]
-        for key in expired:
-            del self._windows[key]
+async def request_password_reset(connection: Connection, email: str) -> None:
+    """Queue a reset mail for whoever owns ``email``. The account is looked up by the worker
+    when it delivers: here, a known and an unknown address cost exactly the same."""
+    await mail_service.enqueue_mail(connection, MailKind.reset_password, email, None)
 
 
-async def log_in(connection: Connection, settings: Settings, login: str, password: str) -> Token:
-    user = await user_service.get_user_by_login(connection, login)
-    if user is None:
-        await user_service.burn_password_check(password)
-        raise InvalidCredentials("Incorrect username, email or password.")
-    valid = await user_service.verify_password(password, user.password_hash)
-    if not valid or not user.is_active:
-        raise InvalidCredentials("Incorrect username, email or password.")
-    return create_access_token(settings, user.id)
+async def reset_password(
+    connection: Connection, token: str, new_password: str, now: datetime
+) -> None:
+    """Set a new password from a reset link; every session of the account ends. The link
+    went to the account's address, so that address counts as verified from now on."""
+    user_id, email = await _consume(connection, token, TokenPurpose.reset_password, now)
+    if not await user_service.reset_password(connection, user_id, email, new_password):
+        raise InvalidLinkToken(INVALID_LINK)
+    await repository.spend_account_tokens(connection, user_id, TokenPurpose.reset_password, now)
+    await repository.revoke_user_sessions(
+        connection, user_id, reason=SessionEnd.password_reset, now=now
+    )
+
+
+async def change_password(
+    connection: Connection,
+    user: User,
+    current_password: str,
+    new_password: str,
+    session_id: uuid.UUID,
+    now: datetime,
+) -> None:
+    """A new password, given the current one; every other session ends."""
+    if not await user_service.verify_password(current_password, user.password_hash):
+        raise WrongPassword("The current password is not right.")
+    await user_service.set_password(connection, user.id, new_password)
+    await repository.spend_account_tokens(connection, user.id, TokenPurpose.reset_password, now)
+    await repository.revoke_user_sessions(
+        connection, user.id, reason=SessionEnd.password_changed, now=now, keep=session_id
+    )

@@ -2,8 +2,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from phresh.auth.dependencies import CurrentUser
-from phresh.auth.exceptions import InvalidToken
+from phresh.auth.dependencies import CurrentUser, VerifiedUser
+from phresh.auth.exceptions import EmailNotVerified, InvalidToken
 from phresh.cleanings import service as cleaning_service
 from phresh.cleanings.dependencies import CleaningId, ListQuery, OwnedCleaning
 from phresh.cleanings.exceptions import CleaningLocked, CleaningNotFound, NotCleaningOwner
@@ -28,11 +28,11 @@ AUTH_ERRORS = (Unauthorized, InvalidToken)
 @router.post(
     "/cleanings",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(*AUTH_ERRORS),
+    responses=error_responses(*AUTH_ERRORS, EmailNotVerified),
     summary="Post a cleaning; the caller owns it and it starts open",
 )
 async def create_cleaning(
-    data: CleaningCreate, user: CurrentUser, connection: ConnectionDep
+    data: CleaningCreate, user: VerifiedUser, connection: ConnectionDep
 ) -> CleaningRead:
     return CleaningRead.model_validate(
         await cleaning_service.create_cleaning(connection, user, data)

@@ -146,7 +146,7 @@ async def list_public_cleanings(
 ) -> Page[CleaningRead]:
     sort = query.effective_sort
     scope = query.cursor_scope()
-    after = codec.decode(scope, query.cursor) if query.cursor is not None else None
+    after = codec.decode_cursor(scope, query.cursor) if query.cursor is not None else None
     tsquery = None
     if query.q is not None:
         # Made once, for the page and the count alike.

@@ -37,12 +37,12 @@ class CursorCodec:
         # A digest, not the scope itself: scopes can hold a long search text.
         return hashlib.sha256(scope.encode()).hexdigest()[:16]
 
-    def encode(self, scope: str, values: list[Any]) -> str:
+    def encode_cursor(self, scope: str, values: list[Any]) -> str:
         payload = json.dumps([self._scope_digest(scope), values], separators=(",", ":")).encode()
         token = self._sign(payload) + payload
         return base64.urlsafe_b64encode(token).rstrip(b"=").decode()
 
-    def decode(self, scope: str, cursor: str) -> list[Any]:
+    def decode_cursor(self, scope: str, cursor: str) -> list[Any]:
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         except (binascii.Error, ValueError) as exc:
@@ -98,7 +98,7 @@ def keyset_page(
     shown, so the next page's query starts right after it. The rows (or ``item`` of each)
     become the page's items in one validation: from the entities' attributes.
     """
-    next_cursor = codec.encode(scope, key(rows[limit - 1])) if len(rows) > limit else None
+    next_cursor = codec.encode_cursor(scope, key(rows[limit - 1])) if len(rows) > limit else None
     shown = rows[:limit]
     items = shown if item is None else [item(row) for row in shown]
     return page.model_validate({"items": items, "next_cursor": next_cursor, "total": total})
@@ -116,5 +116,5 @@ def after_time_key(codec: CursorCodec, scope: str, cursor: str | None) -> TimeKe
     """The (timestamp, id) a cursor of ``scope`` points after; None for the first page."""
     if cursor is None:
         return None
-    at, row_id = codec.decode(scope, cursor)
+    at, row_id = codec.decode_cursor(scope, cursor)
     return datetime.fromisoformat(at), int(row_id)

@@ -253,8 +253,8 @@ auth_session_table = Table(
     Column("revoked_reason", varchar_enum(SessionEnd)),
     one_of("revoked_reason", SessionEnd),
     CheckConstraint("(revoked_at IS NULL) = (revoked_reason IS NULL)", name="revoked_why"),
-    # The owner's live sessions, most recently used first.
-    Index("ix_auth_session_user_id_last_used_at", "user_id", "last_used_at", "id"),
+    # The owner's sessions, newest first, by keyset.
+    Index("ix_auth_session_user_id_created_at", "user_id", "created_at", "id"),
 )
 
 # Every refresh token a session was given, by its SHA-256 (never the token itself): the

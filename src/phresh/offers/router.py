@@ -2,8 +2,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from phresh.auth.dependencies import CurrentUser
-from phresh.auth.exceptions import InvalidToken
+from phresh.auth.dependencies import CurrentUser, VerifiedUser
+from phresh.auth.exceptions import EmailNotVerified, InvalidToken
 from phresh.cleanings.dependencies import (
     CleaningId,
     OwnedCleaning,
@@ -37,12 +37,18 @@ AUTH_ERRORS = (Unauthorized, InvalidToken)
     "",
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(
-        *AUTH_ERRORS, OwnCleaning, CleaningNotFound, CleaningNotOpen, AlreadyOffered, OfferFinal
+        *AUTH_ERRORS,
+        OwnCleaning,
+        CleaningNotFound,
+        CleaningNotOpen,
+        AlreadyOffered,
+        OfferFinal,
+        EmailNotVerified,
     ),
     summary="Offer to take an open cleaning (not your own)",
 )
 async def create_offer(
-    cleaning_id: CleaningId, user: CurrentUser, connection: ConnectionDep
+    cleaning_id: CleaningId, user: VerifiedUser, connection: ConnectionDep
 ) -> OfferRead:
     return OfferRead.model_validate(await offer_service.make_offer(connection, cleaning_id, user))
 

@@ -1,4 +1,4 @@
-from phresh.errors import Conflict, NotFound
+from phresh.errors import Conflict, Forbidden, NotFound
 
 
 class EmailTaken(Conflict):
@@ -14,3 +14,10 @@ class UsernameTaken(Conflict):
 class UserNotFound(NotFound):
     slug = "user-not-found"
     title = "User not found"
+
+
+class WrongPassword(Forbidden):
+    """The current password, asked for before a change to the account, does not match."""
+
+    slug = "wrong-password"
+    title = "Wrong current password"

@@ -109,3 +109,44 @@ MAKE_SUPERUSER = 'UPDATE "user" SET is_superuser = true, email_verified = true W
 
 async def make_superuser(connection: Connection, user_id: int) -> None:
     await connection.execute(MAKE_SUPERUSER, user_id)
+
+
+MARK_EMAIL_VERIFIED = 'UPDATE "user" SET email_verified = true WHERE id = $1 AND email = $2'
+
+
+async def mark_email_verified(connection: Connection, user_id: int, email: str) -> bool:
+    """Whether the user still had ``email`` (now verified)."""
+    return await connection.execute(MARK_EMAIL_VERIFIED, user_id, email) == "UPDATE 1"
+
+
+# A reset link went to the account's address: following it proves the address too.
+RESET_PASSWORD = """
+UPDATE "user" SET password_hash = $3, email_verified = true
+WHERE id = $1 AND email = $2 AND is_active
+"""
+
+
+async def reset_password(
+    connection: Connection, user_id: int, email: str, password_hash: str
+) -> bool:
+    """Whether the active user still had ``email`` (their password is now set)."""
+    result = await connection.execute(RESET_PASSWORD, user_id, email, password_hash)
+    return result == "UPDATE 1"
+
+
+SET_PASSWORD = 'UPDATE "user" SET password_hash = $2 WHERE id = $1'
+
+
+async def set_password(connection: Connection, user_id: int, password_hash: str) -> None:
+    await connection.execute(SET_PASSWORD, user_id, password_hash)
+
+
+SET_EMAIL = f"""
+UPDATE "user" u SET email = $2, email_verified = false WHERE id = $1 RETURNING {USER_COLUMNS}
+"""  # noqa: S608 - USER_COLUMNS is a constant
+
+
+async def set_email(connection: Connection, user_id: int, email: str) -> User | None:
+    """The user with a new, unverified email; a taken email is a ConstraintViolation."""
+    with constraints_named():
+        return one(User, await connection.fetchrow(SET_EMAIL, user_id, email))

@@ -1,14 +1,30 @@
-from fastapi import APIRouter, status
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Response, status
 
 from phresh.auth import service as auth_service
-from phresh.auth.dependencies import CurrentUser
-from phresh.auth.exceptions import InvalidToken
+from phresh.auth.dependencies import (
+    ClientDep,
+    CurrentSessionId,
+    CurrentUser,
+    Now,
+    RateLimitsDep,
+)
+from phresh.auth.exceptions import InvalidToken, LoginRateLimited, RateLimited, SessionNotFound
+from phresh.auth.schemas import SessionRead
 from phresh.db import ConnectionDep
-from phresh.dependencies import SettingsDep
+from phresh.dependencies import CursorCodecDep, SettingsDep
 from phresh.errors import Unauthorized, error_responses
+from phresh.kit.pagination import Cursor, InvalidCursor, Limit, Page, keyset_page
+from phresh.models import Session
+from phresh.ratelimit import Action
 from phresh.users import service as user_service
-from phresh.users.exceptions import EmailTaken, UsernameTaken, UserNotFound
+from phresh.users.exceptions import EmailTaken, UsernameTaken, UserNotFound, WrongPassword
 from phresh.users.schemas import (
+    AccountUpdate,
+    PasswordChange,
     ProfileUpdate,
     PublicProfileRead,
     UserCreate,
@@ -24,19 +40,26 @@ AUTH_ERRORS = (Unauthorized, InvalidToken)
 @router.post(
     "/users",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(EmailTaken, UsernameTaken),
-    summary="Register; answers with the new user and an access token",
+    responses=error_responses(EmailTaken, UsernameTaken, RateLimited),
+    summary="Register; answers with the new user and a session's tokens",
+    description=(
+        "Starts a session as a login does, and mails a link to verify the address (single "
+        "use, 24 hours). Rate limited per client address and per email."
+    ),
 )
 async def register_user(
-    data: UserCreate, connection: ConnectionDep, settings: SettingsDep
+    data: UserCreate,
+    connection: ConnectionDep,
+    settings: SettingsDep,
+    limits: RateLimitsDep,
+    client: ClientDep,
+    now: Now,
 ) -> UserRegistered:
+    await limits.hit(Action.register, address=client.address or "unknown", account=data.email)
     user, profile = await user_service.register_user(connection, data)
-    token = auth_service.create_access_token(settings, user.id)
-    return UserRegistered(
-        user=UserRead.of(user, profile),
-        access_token=token.access_token,
-        expires_in=token.expires_in,
-    )
+    await auth_service.send_verification(connection, user)
+    token = await auth_service.start_session(connection, settings, user, client, now)
+    return UserRegistered(user=UserRead.of(user, profile), **token.model_dump())
 
 
 @router.get(
@@ -74,3 +97,120 @@ async def update_profile(
     data: ProfileUpdate, user: CurrentUser, connection: ConnectionDep
 ) -> UserRead:
     return UserRead.of(user, await user_service.update_profile(connection, user, data))
+
+
+@router.patch(
+    "/users/me",
+    responses=error_responses(*AUTH_ERRORS, WrongPassword, EmailTaken, UserNotFound),
+    summary="Change your email; needs your current password and mails a link to verify it",
+)
+async def update_account(
+    data: AccountUpdate, user: CurrentUser, connection: ConnectionDep
+) -> UserRead:
+    changed = await user_service.change_email(
+        connection, user, data.email, data.current_password.get_secret_value()
+    )
+    if changed is not user:
+        await auth_service.send_verification(connection, changed)
+    return UserRead.of(changed, await user_service.get_own_profile(connection, changed))
+
+
+@router.post(
+    "/users/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(*AUTH_ERRORS, WrongPassword, LoginRateLimited),
+    summary="Change your password; every other session ends",
+    description="Attempts count against the login rate limit of your account.",
+)
+async def change_password(
+    data: PasswordChange,
+    user: CurrentUser,
+    session_id: CurrentSessionId,
+    connection: ConnectionDep,
+    limits: RateLimitsDep,
+    client: ClientDep,
+    now: Now,
+) -> Response:
+    await limits.hit_login(address=client.address or "unknown", account=user.username)
+    await auth_service.change_password(
+        connection,
+        user,
+        data.current_password.get_secret_value(),
+        data.new_password.get_secret_value(),
+        session_id,
+        now,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+SESSIONS_SCOPE = "sessions"
+
+
+def _session_key(session: Session) -> list[Any]:
+    return [session.created_at.isoformat(), str(session.id)]
+
+
+@router.get(
+    "/users/me/sessions",
+    responses=error_responses(*AUTH_ERRORS, InvalidCursor),
+    summary="Your live sessions, newest first; the one of this token is marked current",
+)
+async def list_my_sessions(
+    user: CurrentUser,
+    session_id: CurrentSessionId,
+    connection: ConnectionDep,
+    codec: CursorCodecDep,
+    now: Now,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Page[SessionRead]:
+    after = None
+    if cursor is not None:
+        at, after_id = codec.decode_cursor(SESSIONS_SCOPE, cursor)
+        after = (datetime.fromisoformat(at), uuid.UUID(after_id))
+    sessions = await auth_service.list_sessions(
+        connection, user.id, now=now, limit=limit + 1, after=after
+    )
+    return keyset_page(
+        sessions,
+        limit=limit,
+        codec=codec,
+        scope=SESSIONS_SCOPE,
+        key=_session_key,
+        page=Page[SessionRead],
+        item=lambda session: SessionRead(
+            id=session.id,
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            expires_at=session.expires_at,
+            user_agent=session.user_agent,
+            client_address=session.client_address,
+            current=session.id == session_id,
+        ),
+    )
+
+
+@router.delete(
+    "/users/me/sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(*AUTH_ERRORS, SessionNotFound),
+    summary="End one of your sessions (this one included)",
+)
+async def revoke_my_session(
+    session_id: uuid.UUID, user: CurrentUser, connection: ConnectionDep, now: Now
+) -> Response:
+    await auth_service.revoke_session(connection, user.id, session_id, now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete(
+    "/users/me/sessions",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(*AUTH_ERRORS),
+    summary="End all your sessions but this one",
+)
+async def revoke_my_other_sessions(
+    user: CurrentUser, current: CurrentSessionId, connection: ConnectionDep, now: Now
+) -> Response:
+    await auth_service.revoke_other_sessions(connection, user.id, current, now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

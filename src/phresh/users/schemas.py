@@ -12,7 +12,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from phresh.auth.schemas import Token
+from phresh.auth.schemas import LinkToken, Token
 from phresh.kit.schemas import MULTI_LINE, SINGLE_LINE, InputSchema, Schema
 from phresh.models import Profile, User
 
@@ -86,6 +86,38 @@ Password = Annotated[
         }
     ),
 ]
+
+
+def _current_password(value: Any) -> SecretStr:
+    """The password an account has now: checked against its hash, so no length rule but a
+    bound (a longer one cannot be right)."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "Input should be a valid string")
+    if not 1 <= len(value) <= PASSWORD_MAX_LENGTH:
+        raise PydanticCustomError(
+            "string_length",
+            "String should have 1 to {max_length} characters",
+            {"max_length": PASSWORD_MAX_LENGTH},
+        )
+    return SecretStr(value)
+
+
+CurrentPassword = Annotated[
+    SecretStr,
+    PlainValidator(_current_password),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "password",
+            "writeOnly": True,
+            "minLength": 1,
+            "maxLength": PASSWORD_MAX_LENGTH,
+            "description": "The account's current password, exactly as set.",
+        }
+    ),
+]
 FullName = Annotated[str, Field(min_length=1, max_length=200), SINGLE_LINE]
 PhoneNumber = Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{3,32}$", max_length=32), SINGLE_LINE]
 Bio = Annotated[str, Field(max_length=2000), MULTI_LINE]
@@ -145,6 +177,27 @@ class UserRead(Schema):
             created_at=user.created_at,
             profile=ProfileRead.model_validate(profile),
         )
+
+
+class ForgotPassword(InputSchema):
+    email: Email
+
+
+class ResetPassword(InputSchema):
+    token: LinkToken
+    new_password: Password
+
+
+class PasswordChange(InputSchema):
+    current_password: CurrentPassword
+    new_password: Password
+
+
+class AccountUpdate(InputSchema):
+    """A new email: unverified until the link mailed to it is followed."""
+
+    email: Email
+    current_password: CurrentPassword
 
 
 class UserRegistered(Token):

@@ -10,7 +10,7 @@ from phresh.db import Connection
 from phresh.kit.repository import ConstraintViolation
 from phresh.models import Profile, User
 from phresh.users import repository
-from phresh.users.exceptions import EmailTaken, UsernameTaken, UserNotFound
+from phresh.users.exceptions import EmailTaken, UsernameTaken, UserNotFound, WrongPassword
 from phresh.users.schemas import ProfileUpdate, UserCreate
 
 _hasher = PasswordHash((Argon2Hasher(),))
@@ -106,6 +106,41 @@ async def update_profile(connection: Connection, user: User, data: ProfileUpdate
     if profile is None:
         raise UserNotFound("Your account no longer exists.")
     return profile
+
+
+async def mark_email_verified(connection: Connection, user_id: int, email: str) -> bool:
+    return await repository.mark_email_verified(connection, user_id, email)
+
+
+async def reset_password(
+    connection: Connection, user_id: int, email: str, new_password: str
+) -> bool:
+    password_hash = await hash_password(new_password)
+    return await repository.reset_password(connection, user_id, email, password_hash)
+
+
+async def set_password(connection: Connection, user_id: int, new_password: str) -> None:
+    await repository.set_password(connection, user_id, await hash_password(new_password))
+
+
+async def change_email(
+    connection: Connection, user: User, email: str, current_password: str
+) -> User:
+    """The user with ``email``, unverified until its link is followed; the current password
+    is asked first, so a stolen access token cannot take the account over by mail."""
+    if not await verify_password(current_password, user.password_hash):
+        raise WrongPassword("The current password is not right.")
+    if email == user.email:
+        return user
+    try:
+        changed = await repository.set_email(connection, user.id, email)
+    except ConstraintViolation as exc:
+        if exc.constraint == "uq_user_email":
+            raise EmailTaken("An account with this email already exists.") from exc
+        raise
+    if changed is None:
+        raise UserNotFound("Your account no longer exists.")
+    return changed
 
 
 async def make_superuser(connection: Connection, user: User) -> None:

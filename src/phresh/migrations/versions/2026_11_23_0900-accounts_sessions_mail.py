@@ -63,9 +63,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_auth_session")),
     )
     op.create_index(
-        "ix_auth_session_user_id_last_used_at",
+        "ix_auth_session_user_id_created_at",
         "auth_session",
-        ["user_id", "last_used_at", "id"],
+        ["user_id", "created_at", "id"],
         unique=False,
     )
     op.create_table(
@@ -162,5 +162,5 @@ def downgrade() -> None:
     op.drop_table("account_token")
     op.drop_index(op.f("ix_refresh_token_session_id"), table_name="refresh_token")
     op.drop_table("refresh_token")
-    op.drop_index("ix_auth_session_user_id_last_used_at", table_name="auth_session")
+    op.drop_index("ix_auth_session_user_id_created_at", table_name="auth_session")
     op.drop_table("auth_session")
