@@ -38,12 +38,15 @@ RUN groupadd --system --gid 10001 phresh \
 
 COPY --from=builder --chown=root:root /app/.venv /app/.venv
 
+# /app is not writable by the service's user: with no PHRESH_SMTP_HOST, mails (.eml files)
+# go to /tmp/phresh-mail in the container.
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PHRESH_HOST=0.0.0.0 \
     PHRESH_PORT=8000 \
-    PHRESH_MIGRATE_ON_START=false
+    PHRESH_MIGRATE_ON_START=false \
+    PHRESH_MAIL_DIR=/tmp/phresh-mail
 
 WORKDIR /app
 # Numeric, so an orchestrator can verify runAsNonRoot without reading /etc/passwd.

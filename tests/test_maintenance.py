@@ -3,12 +3,16 @@
 import asyncio
 import secrets
 from pathlib import Path
+from typing import cast
 
 import asyncpg
 import pytest
 
 from phresh import maintenance, migrations, seed
 from phresh.config import to_libpq_url
+from phresh.db import Connection
+from phresh.mail.service import enqueue_mail
+from phresh.models import MailKind
 from tests.fixtures.database import scratch_database
 
 COUNTS = """
@@ -80,6 +84,9 @@ async def test_the_app_role_reads_and_writes_rows_but_cannot_change_the_schema(
         )
         await app.execute('UPDATE "user" SET is_active = false WHERE id = $1', user_id)
         assert await app.fetchval("SELECT version_num FROM alembic_version")
+        # Mail: the outbox row and its pgqueuer job (whose id comes from pgqueuer's sequence).
+        await enqueue_mail(cast(Connection, app), MailKind.verify_email, "r@example.com", user_id)
+        assert await app.fetchval("SELECT count(*) FROM pgqueuer") == 1
 
         for forbidden in (
             "DROP TABLE cleaning",
