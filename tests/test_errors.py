@@ -1,3 +1,4 @@
+import json
 import logging
 
 import asyncpg
@@ -667,3 +668,43 @@ async def test_a_password_may_hold_any_character(client: httpx.AsyncClient) -> N
 
     assert registered.status_code == 201
     assert await log_in(client, "oddchars", password) == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "field"),
+    [
+        ("POST", "/users", "password"),
+        ("POST", "/users/me/password", "new_password"),
+        ("POST", "/users/me/password", "current_password"),
+        ("PATCH", "/users/me", "current_password"),
+        ("POST", "/auth/reset-password", "new_password"),
+    ],
+)
+async def test_a_password_with_a_lone_surrogate_is_a_422(
+    client: httpx.AsyncClient,
+    connection: Connection,
+    settings: Settings,
+    method: str,
+    path: str,
+    field: str,
+) -> None:
+    """JSON can carry "\\ud800", which no UTF-8 (and no password hash) can hold."""
+    user = await create_user(connection)
+    body = {
+        "/users": {"username": "surrogate", "email": "s@example.com", "password": "a" * 12},
+        "/users/me/password": {"current_password": "a" * 12, "new_password": "b" * 12},
+        "/users/me": {"email": "s@example.com", "current_password": "a" * 12},
+        "/auth/reset-password": {"token": "x" * 43, "new_password": "b" * 12},
+    }[path]
+    body[field] = "\ud800" + "c" * 12
+    content = json.dumps(body)  # ensure_ascii keeps the surrogate as its \ud800 escape
+
+    response = await client.request(
+        method,
+        path,
+        content=content,
+        headers={"Content-Type": "application/json", **auth_headers(settings, user)},
+    )
+
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == [field]

@@ -26,12 +26,25 @@ def _lower(value: str) -> str:
     return value.lower()
 
 
-def _password(value: Any) -> SecretStr:
-    """A password exactly as sent: no stripping, no character rule, length counted as is."""
+def _text(value: Any) -> str:
+    """A password's text: a string that UTF-8 can hold (JSON can carry a lone surrogate,
+    which no hash can take)."""
     if isinstance(value, SecretStr):
         value = value.get_secret_value()
     if not isinstance(value, str):
         raise PydanticCustomError("string_type", "Input should be a valid string")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise PydanticCustomError(
+            "string_unicode", "Input should be a valid string: it holds a lone surrogate"
+        ) from None
+    return value
+
+
+def _password(value: Any) -> SecretStr:
+    """A password exactly as sent: no stripping, no character rule, length counted as is."""
+    value = _text(value)
     if len(value) < PASSWORD_MIN_LENGTH:
         raise PydanticCustomError(
             "string_too_short",
@@ -91,10 +104,7 @@ Password = Annotated[
 def _current_password(value: Any) -> SecretStr:
     """The password an account has now: checked against its hash, so no length rule but a
     bound (a longer one cannot be right)."""
-    if isinstance(value, SecretStr):
-        value = value.get_secret_value()
-    if not isinstance(value, str):
-        raise PydanticCustomError("string_type", "Input should be a valid string")
+    value = _text(value)
     if not 1 <= len(value) <= PASSWORD_MAX_LENGTH:
         raise PydanticCustomError(
             "string_length",
