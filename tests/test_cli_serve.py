@@ -261,3 +261,27 @@ async def test_create_app_and_its_lifespan_freeze_nothing(settings: Settings) ->
         pass
 
     assert gc.get_freeze_count() == 0
+
+
+def test_the_access_log_hides_the_token_of_a_mail_link(data_dir: Path) -> None:
+    port = free_port()
+    env = environment(data_dir, port) | {"PHRESH_ACCESS_LOG": "true", "PHRESH_LOG_LEVEL": "INFO"}
+    with subprocess.Popen(  # noqa: S603 - our own command
+        [PHRESH, "serve"],
+        env=env,
+        cwd=data_dir.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as server:
+        try:
+            wait_until_ready(server, port)
+            page = httpx.get(
+                f"http://127.0.0.1:{port}/verify-email?token=s3cret-link-token", timeout=5
+            )
+        finally:
+            output = stop(server)
+
+    assert page.status_code == 200
+    assert "GET /verify-email?token=[hidden] HTTP" in output
+    assert "s3cret-link-token" not in output

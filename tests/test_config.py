@@ -186,3 +186,21 @@ def test_async_database_url_without_a_url_is_an_error() -> None:
 
     with pytest.raises(RuntimeError, match="no database URL"):
         settings.async_database_url()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "base"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"port": 8011}, "http://127.0.0.1:8011"),
+        ({"host": "0.0.0.0", "port": 9000}, "http://127.0.0.1:9000"),  # noqa: S104
+        ({"host": "::1"}, "http://[::1]:8000"),
+        ({"public_url": "https://phresh.example/app/"}, "https://phresh.example/app"),
+    ],
+)
+def test_mail_links_point_at_this_server_unless_told(
+    overrides: dict[str, object], base: str
+) -> None:
+    settings = Settings.model_validate({"environment": "development", **overrides})
+
+    assert settings.link_base() == base

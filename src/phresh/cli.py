@@ -12,6 +12,7 @@ import gc
 import logging
 import logging.config
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -182,12 +183,33 @@ def database_url(settings: Settings, *, check: bool = True) -> Iterator[str]:
             typer.echo(f"phresh: embedded PostgreSQL stays up for pid {pids}", err=True)
 
 
+# A query parameter holding a secret: the token of a mail's link (GET /verify-email?token=).
+SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|refresh_token)=)[^&\s]*")
+
+
+class HideSecretQueries(logging.Filter):
+    """Hides the value of ``token=`` (and ``refresh_token=``) wherever a log line's
+    arguments hold a query string: uvicorn's access log prints each request's path whole."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(arg, str) and "token=" in arg for arg in record.args
+        ):
+            record.args = tuple(
+                SECRET_QUERY.sub(r"\1[hidden]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
 def log_config(level: str) -> dict[str, Any]:
     from uvicorn.config import LOGGING_CONFIG
 
     config = deepcopy(LOGGING_CONFIG)
     config["loggers"]["phresh"] = {"handlers": ["default"], "level": level, "propagate": False}
     config["loggers"]["uvicorn"]["level"] = level
+    config.setdefault("filters", {})["hide_secret_queries"] = {"()": HideSecretQueries}
+    config["handlers"]["access"]["filters"] = ["hide_secret_queries"]
     return config
 
 

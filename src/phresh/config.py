@@ -74,8 +74,9 @@ class Settings(BaseSettings):
     session_max_days: int = Field(default=90, ge=1)
     # Posting a cleaning and making an offer need a verified email.
     require_verified_email: bool = False
-    # Where people open the links of Phresh's mails (the web app, or this server).
-    public_url: str = "http://127.0.0.1:8000"
+    # Where people open the links of Phresh's mails (the web app, or this server). Unset:
+    # this server, at http://<host>:<port> (127.0.0.1 when it listens on every interface).
+    public_url: str | None = None
 
     # Mail. No smtp_host: every mail is written as an .eml file under mail_dir instead.
     smtp_host: str | None = None
@@ -133,7 +134,9 @@ class Settings(BaseSettings):
 
     @field_validator("public_url")
     @classmethod
-    def accept_http_urls_only(cls, value: str) -> str:
+    def accept_http_urls_only(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         parts = urlsplit(value)
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             msg = "must be an http:// or https:// URL, such as http://127.0.0.1:8000"
@@ -168,6 +171,13 @@ class Settings(BaseSettings):
             msg = "must read like 10/minute, or several such joined by ';' (10/minute;100/day)"
             raise ValueError(msg) from None
         return value
+
+    def link_base(self) -> str:
+        """The start of every link in Phresh's mails."""
+        if self.public_url is not None:
+            return self.public_url
+        host = "127.0.0.1" if self.host in {"0.0.0.0", "::", ""} else self.host  # noqa: S104
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     def smtp_port_or_default(self) -> int:
         if self.smtp_port is not None:

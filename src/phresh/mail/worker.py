@@ -113,7 +113,7 @@ async def prepare(
             return None
     path, purpose = LINKS[kind]
     token = await auth_service.issue_account_token(connection, user.id, purpose, user.email, now)
-    link = f"{settings.public_url}/{path}?{urlencode({'token': token})}"
+    link = f"{settings.link_base()}/{path}?{urlencode({'token': token})}"
     message = compose(
         settings,
         kind=kind,
