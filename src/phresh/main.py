@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse
 
+from phresh.auth.pages import router as link_pages_router
 from phresh.auth.router import router as auth_router
 from phresh.auth.service import TokenReader, utc_now
 from phresh.cleanings.router import router as cleanings_router
@@ -100,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         feed_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    # What the links of Phresh's mails open, at the root as PHRESH_PUBLIC_URL gives them.
+    app.include_router(link_pages_router)
     app.add_api_route("/", redirect_to_docs, include_in_schema=False)
     app.add_api_route(API_PREFIX, redirect_to_docs, include_in_schema=False)
     return app

@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from phresh.auth import service as auth_service
 from phresh.auth.service import issue_account_token
 from phresh.config import Settings
 from phresh.db import Connection, get_connection
 from phresh.main import create_app
 from phresh.models import TokenPurpose, User
+from phresh.users.exceptions import EmailTaken
 from tests.auth.conftest import Clock
 from tests.fixtures.client import BASE_URL
 from tests.fixtures.factories import DEFAULT_PASSWORD, auth_headers, create_cleaning, create_user
@@ -48,18 +50,24 @@ async def test_registration_queues_a_verification_mail(
     assert await mails(connection) == [("verify_email", "newbie@example.com", user_id)]
 
 
-async def test_a_refused_registration_queues_no_mail(
-    client: httpx.AsyncClient, connection: Connection
+async def test_a_registration_that_fails_after_queueing_its_mail_sends_nothing(
+    client: httpx.AsyncClient, connection: Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await create_user(connection, username="taken")
+    """The mail is queued before the session starts; a failure there rolls the mail back."""
+
+    async def fail(*args: object) -> None:
+        raise EmailTaken("taken after all")
+
+    monkeypatch.setattr(auth_service, "start_session", fail)
 
     response = await client.post(
         "/users",
-        json={"username": "taken", "email": "other@example.com", "password": "long enough pw"},
+        json={"username": "newbie", "email": "newbie@example.com", "password": "long enough pw"},
     )
 
     assert response.status_code == 409
     assert await mails(connection) == []
+    assert await connection.fetchval("SELECT count(*) FROM pgqueuer") == 0
 
 
 async def test_a_verification_token_works_exactly_once(

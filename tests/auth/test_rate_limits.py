@@ -141,3 +141,60 @@ async def test_two_app_instances_on_one_redis_share_the_login_limit(
         ]
 
     assert answers == [401, 401, 429, 429]
+
+
+@pytest.mark.parametrize(
+    ("setting", "path"),
+    [
+        ("rate_limit_register_per_address", "/users"),
+        ("rate_limit_forgot_password_per_address", "/auth/forgot-password"),
+        ("rate_limit_verify_resend_per_address", "/auth/verify-email/resend"),
+        ("rate_limit_login_per_address", "/auth/token"),
+    ],
+)
+async def test_each_limited_endpoint_counts_per_client_address_across_accounts(
+    settings: Settings, connection: Connection, setting: str, path: str
+) -> None:
+    users = [await create_user(connection, username=name) for name in ("ada", "bob")]
+
+    def request(n: int) -> dict[str, Any]:
+        user = users[n]
+        return {
+            "/users": {
+                "json": {
+                    "username": f"new{n}",
+                    "email": f"new{n}@example.com",
+                    "password": "x" * 12,
+                }
+            },
+            "/auth/forgot-password": {"json": {"email": user.email}},
+            "/auth/verify-email/resend": {"headers": auth_headers(settings, user)},
+            "/auth/token": {"data": {"username": user.username, "password": "not it"}},
+        }[path]
+
+    async with app_client(tight(settings, **{setting: "1/hour"}), connection) as client:
+        first = await client.post(path, **request(0))
+        second = await client.post(path, **request(1))
+
+    assert first.status_code < 429
+    assert second.status_code == 429
+    assert "from this address" in second.json()["detail"]
+
+
+async def test_an_email_change_counts_against_the_login_limit(
+    settings: Settings, connection: Connection
+) -> None:
+    user = await create_user(connection, username="ada")
+    body = {"email": "ada@new.example", "current_password": "wrong guess"}
+
+    async with app_client(
+        tight(settings, rate_limit_login_per_account="2/hour"), connection
+    ) as client:
+        answers = [
+            (
+                await client.patch("/users/me", json=body, headers=auth_headers(settings, user))
+            ).status_code
+            for _ in range(3)
+        ]
+
+    assert answers == [403, 403, 429]

@@ -5,10 +5,11 @@ import jwt
 import pytest
 
 from phresh.auth import service as auth_service
-from phresh.auth.exceptions import InvalidCredentials, InvalidToken
+from phresh.auth.exceptions import InvalidCredentials, InvalidToken, LoginRateLimited
 from phresh.auth.repository import Client
 from phresh.config import Settings
 from phresh.db import Connection
+from phresh.ratelimit import RateLimits
 from tests.fixtures.factories import DEFAULT_PASSWORD, create_user, factory_session_id
 
 CLIENT = Client(user_agent=None, address=None)
@@ -62,7 +63,13 @@ async def test_log_in_with_right_password_returns_a_token(
     user = await create_user(connection, username="ada")
 
     token = await auth_service.log_in(
-        connection, settings, "ada", DEFAULT_PASSWORD, CLIENT, auth_service.utc_now()
+        connection,
+        settings,
+        RateLimits.from_settings(settings),
+        "ada",
+        DEFAULT_PASSWORD,
+        CLIENT,
+        auth_service.utc_now(),
     )
 
     assert auth_service.TokenReader(settings).claims(token.access_token).user_id == user.id
@@ -75,7 +82,13 @@ async def test_log_in_refuses_a_disabled_account_with_the_usual_message(
 
     with pytest.raises(InvalidCredentials) as refused:
         await auth_service.log_in(
-            connection, settings, "ada", DEFAULT_PASSWORD, CLIENT, auth_service.utc_now()
+            connection,
+            settings,
+            RateLimits.from_settings(settings),
+            "ada",
+            DEFAULT_PASSWORD,
+            CLIENT,
+            auth_service.utc_now(),
         )
 
     assert refused.value.detail == "Incorrect username, email or password."
@@ -125,3 +138,24 @@ def test_a_token_without_a_session_is_refused(settings: Settings) -> None:
 
     with pytest.raises(InvalidToken):
         auth_service.TokenReader(settings).claims(token)
+
+
+async def test_a_login_counts_against_the_account_whichever_name_is_typed(
+    connection: Connection, settings: Settings
+) -> None:
+    await create_user(connection, username="ada", email="ada@example.com")
+    limits = RateLimits.from_settings(
+        settings.model_copy(update={"rate_limit_login_per_account": "2/minute"})
+    )
+    attempts = ["ada", "ada@example.com", "ADA"]
+
+    refused = []
+    for login in attempts:
+        try:
+            await auth_service.log_in(
+                connection, settings, limits, login, "wrong", CLIENT, auth_service.utc_now()
+            )
+        except (InvalidCredentials, LoginRateLimited) as exc:
+            refused.append(type(exc))
+
+    assert refused == [InvalidCredentials, InvalidCredentials, LoginRateLimited]

@@ -1,6 +1,7 @@
 """Sessions: login and refresh pairs, rotation, reuse detection, logout, the owner's list and
 revocations, password changes, idle and absolute expiry (with the app's clock moved)."""
 
+import asyncio
 import hashlib
 from datetime import timedelta
 from typing import Any
@@ -9,7 +10,7 @@ import httpx
 import pytest
 
 from phresh.config import Settings
-from phresh.db import Connection
+from phresh.db import Connection, Pool
 from tests.auth.conftest import Clock
 from tests.fixtures.factories import DEFAULT_PASSWORD, auth_headers, create_user
 
@@ -342,3 +343,40 @@ async def test_registration_starts_a_session(client: httpx.AsyncClient) -> None:
     body = response.json()
     assert {"access_token", "refresh_token", "expires_in", "token_type", "user"} <= set(body)
     assert (await refresh(client, body["refresh_token"])).status_code == 200
+
+
+async def test_answers_holding_tokens_are_never_cached(
+    client: httpx.AsyncClient, connection: Connection
+) -> None:
+    await create_user(connection, username="ada")
+    login = await client.post("/auth/token", data={"username": "ada", "password": DEFAULT_PASSWORD})
+    renewed = await refresh(client, login.json()["refresh_token"])
+    registered = await client.post(
+        "/users",
+        json={"username": "newbie", "email": "newbie@example.com", "password": "long enough pw"},
+    )
+
+    for response in (login, renewed, registered):
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["pragma"] == "no-cache"
+
+
+@pytest.mark.live
+async def test_concurrent_refreshes_with_one_token_let_one_through_and_end_the_session(
+    live_client: httpx.AsyncClient, live_pool: Pool
+) -> None:
+    """Committed data, a connection per request: the rotation's row lock decides."""
+    async with live_pool.acquire() as connection:
+        await create_user(connection, username="ada")
+    pair = await log_in(live_client)
+
+    answers = await asyncio.gather(*(refresh(live_client, pair["refresh_token"]) for _ in range(5)))
+
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200, 401, 401, 401, 401]
+    winner = next(answer.json() for answer in answers if answer.status_code == 200)
+    # The losers replayed a used token: the session is over, the winner's pair too.
+    assert (await refresh(live_client, winner["refresh_token"])).status_code == 401
+    reasons = await live_pool.fetch("SELECT revoked_reason FROM auth_session")
+    # The login's session, and the factory's (untouched).
+    assert sorted(str(row["revoked_reason"]) for row in reasons) == ["None", "reuse"]

@@ -5,6 +5,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+import aiosmtplib
 import pytest
 
 from phresh.config import Settings
@@ -157,3 +158,17 @@ async def test_the_file_transport_reports_a_directory_it_cannot_write(
 def test_without_an_smtp_host_mails_become_files(database_url: str) -> None:
     assert isinstance(transport_for(smtp_settings(database_url, 25)), SmtpTransport)
     assert isinstance(transport_for(smtp_settings(database_url, 25, smtp_host=None)), FileTransport)
+
+
+async def test_an_unexpected_error_is_a_delivery_error_too(
+    mail_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted as a failed attempt, so the mail is given up in the end, never left pending."""
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(aiosmtplib, "send", broken)
+
+    with pytest.raises(DeliveryError, match="unexpected TypeError"):
+        await SmtpTransport(mail_settings).send(a_message(mail_settings))

@@ -28,6 +28,13 @@ class InvalidRefreshToken(Unauthorized):
     title = "Invalid, expired or reused refresh token"
 
 
+class ReusedRefreshToken(InvalidRefreshToken):
+    """A refresh token that was already rotated away: its session is ended, and that
+    revocation stands although the request fails."""
+
+    commits = True
+
+
 class InvalidLinkToken(BadRequest):
     """The token of a verification or reset link: unknown, used already, or expired."""
 

@@ -34,7 +34,7 @@ WITH s AS (
 )
 INSERT INTO refresh_token (token_hash, session_id, created_at, expires_at)
 SELECT $6, id, $2, LEAST($7, expires_at) FROM s
-RETURNING session_id, expires_at
+RETURNING session_id, (SELECT expires_at FROM s) AS session_expires_at
 """
 
 
@@ -56,7 +56,7 @@ async def insert_session(
     token_hash: bytes,
     token_expires_at: datetime,
 ) -> tuple[uuid.UUID, datetime]:
-    """A new session and its first refresh token: the session's id and the token's expiry."""
+    """A new session and its first refresh token: the session's id and its end."""
     record = await connection.fetchrow(
         INSERT_SESSION,
         user_id,
@@ -68,7 +68,7 @@ async def insert_session(
         token_expires_at,
     )
     assert record is not None  # INSERT ... RETURNING always answers its row
-    return record["session_id"], record["expires_at"]
+    return record["session_id"], record["session_expires_at"]
 
 
 # Rotation in one statement: the presented token is marked used only if it is the session's
@@ -186,9 +186,16 @@ async def list_live_sessions(
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
 ) -> list[Session]:
-    """Newest first, keyset on (created_at, id): ix_auth_session_user_id_created_at."""
+    """Newest first, keyset on (created_at, id): ix_auth_session_user_id_created_at. Live:
+    not revoked, and its current refresh token unexpired (so within the absolute limit too;
+    a session idle past its token's life can no longer be renewed)."""
     query = SqlBuilder(user_id, now)
-    conditions = ["s.user_id = $1", "s.revoked_at IS NULL", "s.expires_at > $2"]
+    conditions = [
+        "s.user_id = $1",
+        "s.revoked_at IS NULL",
+        "EXISTS (SELECT 1 FROM refresh_token r WHERE r.session_id = s.id "
+        "AND r.used_at IS NULL AND r.expires_at > $2)",
+    ]
     if after is not None:
         conditions.append(f"(s.created_at, s.id) < {query.row(*after)}")
     sql = (

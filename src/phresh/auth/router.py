@@ -30,6 +30,7 @@ from phresh.users.schemas import ForgotPassword, ResetPassword
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 AUTH_ERRORS = (Unauthorized, InvalidToken)
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 @router.post(
@@ -50,6 +51,7 @@ AUTH_ERRORS = (Unauthorized, InvalidToken)
     ),
 )
 async def issue_token(
+    response: Response,
     form: Annotated[TokenRequest, Form()],
     connection: ConnectionDep,
     settings: SettingsDep,
@@ -57,6 +59,8 @@ async def issue_token(
     client: ClientDep,
     now: Now,
 ) -> Token:
+    # RFC 6749 5.1: an answer holding tokens is never cached.
+    response.headers.update(NO_STORE)
     missing = form.missing_fields()
     if missing:
         raise RequestValidationError(
@@ -71,9 +75,8 @@ async def issue_token(
         )
     assert form.username is not None
     assert form.password is not None  # missing_fields() said so
-    await limits.hit_login(address=client.address or "unknown", account=form.username)
     return await auth_service.log_in(
-        connection, settings, form.username, form.password, client, now
+        connection, settings, limits, form.username, form.password, client, now
     )
 
 
@@ -111,7 +114,11 @@ async def resend_verification(
 ) -> Response:
     if user.email_verified:
         raise EmailAlreadyVerified(f"{user.email} is verified already.")
-    await limits.hit(Action.verify_resend, address=client.address or "unknown", account=user.email)
+    await limits.hit(
+        Action.verify_resend,
+        address=client.address or auth_service.UNKNOWN_ADDRESS,
+        account=user.email,
+    )
     await auth_service.send_verification(connection, user)
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
@@ -132,7 +139,9 @@ async def forgot_password(
     data: ForgotPassword, connection: ConnectionDep, limits: RateLimitsDep, client: ClientDep
 ) -> Response:
     await limits.hit(
-        Action.forgot_password, address=client.address or "unknown", account=data.email
+        Action.forgot_password,
+        address=client.address or auth_service.UNKNOWN_ADDRESS,
+        account=data.email,
     )
     await auth_service.request_password_reset(connection, data.email)
     return Response(status_code=status.HTTP_202_ACCEPTED)

@@ -16,6 +16,7 @@ from phresh.auth.exceptions import (
     InvalidLinkToken,
     InvalidRefreshToken,
     InvalidToken,
+    ReusedRefreshToken,
     SessionNotFound,
 )
 from phresh.auth.repository import Client
@@ -24,6 +25,7 @@ from phresh.config import Settings
 from phresh.db import Connection
 from phresh.mail import service as mail_service
 from phresh.models import MailKind, Session, SessionEnd, TokenPurpose, User
+from phresh.ratelimit import RateLimits
 from phresh.users import service as user_service
 from phresh.users.exceptions import WrongPassword
 
@@ -34,8 +36,6 @@ ACCOUNT_TOKEN_LIFETIME = {
     TokenPurpose.verify_email: timedelta(hours=24),
     TokenPurpose.reset_password: timedelta(hours=1),
 }
-# Longer than any token this API issues (43 characters): a longer one is not worth hashing.
-MAX_TOKEN_LENGTH = 128
 
 Clock = Callable[[], datetime]
 
@@ -186,17 +186,34 @@ async def start_session(
 
 
 INVALID_CREDENTIALS = "Incorrect username, email or password."
+# The address of a client the server cannot see (no peer address): all such share a count.
+UNKNOWN_ADDRESS = "unknown"
+
+
+def login_account(user_id: int) -> str:
+    """The account a login attempt counts against: the account itself, whichever of its
+    username or email was typed (each would otherwise have a limit of its own)."""
+    return f"user:{user_id}"
+
+
+async def count_login_attempt(limits: RateLimits, client: Client, account: str) -> None:
+    """One guess at a password (a login, or a change that asks for the current password),
+    counted per client address and per account; LoginRateLimited past either limit."""
+    await limits.hit_login(address=client.address or UNKNOWN_ADDRESS, account=account)
 
 
 async def log_in(
     connection: Connection,
     settings: Settings,
+    limits: RateLimits,
     login: str,
     password: str,
     client: Client,
     now: datetime,
 ) -> Token:
     user = await user_service.get_user_by_login(connection, login)
+    # An unknown name counts as itself (lower-cased by the limiter).
+    await count_login_attempt(limits, client, login if user is None else login_account(user.id))
     if user is None:
         await user_service.burn_password_check(password)
         raise InvalidCredentials(INVALID_CREDENTIALS)
@@ -215,8 +232,6 @@ async def refresh_session(
     """New access and refresh tokens for the session of ``refresh_token``, which stops
     working. A token that was already rotated away is a replay: someone else holds a copy,
     so the whole session ends (InvalidRefreshToken, its revocation committed)."""
-    if len(refresh_token) > MAX_TOKEN_LENGTH:
-        raise InvalidRefreshToken(INVALID_REFRESH)
     token_hash = digest(refresh_token)
     successor, successor_hash = new_secret()
     rotated = await repository.rotate_refresh_token(
@@ -243,11 +258,6 @@ async def refresh_session(
             "This refresh token was already used: its session has been ended; log in again."
         )
     raise InvalidRefreshToken(INVALID_REFRESH)
-
-
-class ReusedRefreshToken(InvalidRefreshToken):
-    # The session's revocation stands although the request fails.
-    commits = True
 
 
 async def log_out(connection: Connection, session_id: uuid.UUID, now: datetime) -> None:
@@ -308,11 +318,7 @@ INVALID_LINK = "This link is invalid, was used already or has expired; ask for a
 async def _consume(
     connection: Connection, token: str, purpose: TokenPurpose, now: datetime
 ) -> tuple[int, str]:
-    found = (
-        await repository.consume_account_token(connection, digest(token), purpose, now)
-        if len(token) <= MAX_TOKEN_LENGTH
-        else None
-    )
+    found = await repository.consume_account_token(connection, digest(token), purpose, now)
     if found is None:
         raise InvalidLinkToken(INVALID_LINK)
     return found

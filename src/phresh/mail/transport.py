@@ -66,9 +66,9 @@ class SmtpTransport:
                     timeout=self.timeout_s,
                 )
         except Exception as exc:
-            reason = self.describe(exc)
-            if reason is None:
-                raise
+            # An error not about delivery (a bug, say) still counts as a failed attempt, so
+            # the mail is given up in the end with its error recorded, never left pending.
+            reason = self.describe(exc) or f"{self.server}: unexpected {type(exc).__name__}"
             raise DeliveryError(self.safe(reason)) from exc
 
     def describe(self, error: Exception) -> str | None:

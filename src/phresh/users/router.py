@@ -13,6 +13,7 @@ from phresh.auth.dependencies import (
     RateLimitsDep,
 )
 from phresh.auth.exceptions import InvalidToken, LoginRateLimited, RateLimited, SessionNotFound
+from phresh.auth.router import NO_STORE
 from phresh.auth.schemas import SessionRead
 from phresh.db import ConnectionDep
 from phresh.dependencies import CursorCodecDep, SettingsDep
@@ -48,6 +49,7 @@ AUTH_ERRORS = (Unauthorized, InvalidToken)
     ),
 )
 async def register_user(
+    response: Response,
     data: UserCreate,
     connection: ConnectionDep,
     settings: SettingsDep,
@@ -55,10 +57,13 @@ async def register_user(
     client: ClientDep,
     now: Now,
 ) -> UserRegistered:
-    await limits.hit(Action.register, address=client.address or "unknown", account=data.email)
+    await limits.hit(
+        Action.register, address=client.address or auth_service.UNKNOWN_ADDRESS, account=data.email
+    )
     user, profile = await user_service.register_user(connection, data)
     await auth_service.send_verification(connection, user)
     token = await auth_service.start_session(connection, settings, user, client, now)
+    response.headers.update(NO_STORE)
     return UserRegistered(user=UserRead.of(user, profile), **token.model_dump())
 
 
@@ -101,12 +106,20 @@ async def update_profile(
 
 @router.patch(
     "/users/me",
-    responses=error_responses(*AUTH_ERRORS, WrongPassword, EmailTaken, UserNotFound),
+    responses=error_responses(
+        *AUTH_ERRORS, WrongPassword, EmailTaken, UserNotFound, LoginRateLimited
+    ),
     summary="Change your email; needs your current password and mails a link to verify it",
+    description="Attempts count against the login rate limit of your account.",
 )
 async def update_account(
-    data: AccountUpdate, user: CurrentUser, connection: ConnectionDep
+    data: AccountUpdate,
+    user: CurrentUser,
+    connection: ConnectionDep,
+    limits: RateLimitsDep,
+    client: ClientDep,
 ) -> UserRead:
+    await auth_service.count_login_attempt(limits, client, auth_service.login_account(user.id))
     changed = await user_service.change_email(
         connection, user, data.email, data.current_password.get_secret_value()
     )
@@ -131,7 +144,7 @@ async def change_password(
     client: ClientDep,
     now: Now,
 ) -> Response:
-    await limits.hit_login(address=client.address or "unknown", account=user.username)
+    await auth_service.count_login_attempt(limits, client, auth_service.login_account(user.id))
     await auth_service.change_password(
         connection,
         user,
