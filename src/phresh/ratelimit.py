@@ -33,16 +33,16 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
-from redis.asyncio import BlockingConnectionPool
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+
+if TYPE_CHECKING:
+    from redis.asyncio import BlockingConnectionPool
 
 from phresh.auth.exceptions import LoginRateLimited, RateLimited
 from phresh.config import Settings
@@ -90,7 +90,9 @@ ATTEMPTS = {
 }
 
 Rules = Mapping[tuple[Action, Scope], Sequence[RateLimitItem]]
-REDIS_FAILURES = (RedisError, StorageError, OSError)
+# What a failing Redis raises, besides redis-py's RedisError (added once redis-py is loaded:
+# it is imported only when PHRESH_REDIS_URL is set, and costs a server 21 MB otherwise).
+STORAGE_FAILURES: tuple[type[Exception], ...] = (StorageError, OSError)
 
 
 def rules_from_settings(settings: Settings) -> dict[tuple[Action, Scope], list[RateLimitItem]]:
@@ -182,6 +184,7 @@ class RateLimits:
         self._memory = MovingWindowRateLimiter(MemoryStorage())
         self._redis: MovingWindowRateLimiter | None = None
         self._pool: BlockingConnectionPool | None = None
+        self._redis_failures = STORAGE_FAILURES
         self._redis_where = ""
         self._redis_secrets: tuple[str, ...] = ()
         self._redis_paused_until = 0.0
@@ -203,6 +206,12 @@ class RateLimits:
         return self._redis is not None
 
     def _connect(self, url: str) -> None:
+        from redis.asyncio import BlockingConnectionPool
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+        from redis.exceptions import RedisError
+
+        self._redis_failures = (RedisError, *STORAGE_FAILURES)
         self._redis_where = redacted_redis_url(url)
         parts = urlsplit(url)
         passwords = [parts.password or "", *parse_qs(parts.query).get("password", [])]
@@ -262,7 +271,7 @@ class RateLimits:
         if self._redis is not None and time.monotonic() >= self._redis_paused_until:
             try:
                 refusal = await self._count(self._redis, action, keys)
-            except REDIS_FAILURES as exc:
+            except self._redis_failures as exc:
                 self._redis_failed(exc)
             else:
                 self._redis_answered()

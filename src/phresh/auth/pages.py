@@ -6,11 +6,10 @@ no script, nothing from elsewhere; the API endpoints do the work (POST /api/v1/a
 """
 
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from phresh.auth import service as auth_service
 from phresh.auth.dependencies import Now
@@ -18,6 +17,9 @@ from phresh.auth.exceptions import InvalidLinkToken
 from phresh.db import ConnectionDep
 from phresh.kit.schemas import SINGLE_LINE
 from phresh.users.schemas import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,7 +34,10 @@ FormToken = Annotated[str, Form(max_length=128), SINGLE_LINE]
 
 
 @lru_cache(maxsize=1)
-def _environment() -> Environment:
+def _environment() -> "Environment":
+    # Loaded with the first page: most servers never show one.
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
     return Environment(
         loader=PackageLoader("phresh.auth", "templates"),
         autoescape=select_autoescape(default=True),

@@ -5,11 +5,13 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from typing import TYPE_CHECKING
 
 from phresh.config import Settings
 from phresh.models import MailKind
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 PRODUCT = "Phresh"
 SUBJECTS = {
@@ -19,8 +21,11 @@ SUBJECTS = {
 
 
 @lru_cache(maxsize=1)
-def templates() -> Environment:
+def templates() -> "Environment":
     # HTML templates escape every value; text templates are sent as they are.
+    # Loaded with the first mail, not with the server.
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=PackageLoader("phresh.mail", "templates"),
         autoescape=select_autoescape(["html"]),
