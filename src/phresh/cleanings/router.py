@@ -1,8 +1,8 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from phresh.auth.dependencies import CurrentUser, VerifiedUser
+from phresh.auth.dependencies import CurrentUser, ensure_verified
 from phresh.auth.exceptions import EmailNotVerified, InvalidToken
 from phresh.cleanings import service as cleaning_service
 from phresh.cleanings.dependencies import CleaningId, ListQuery, OwnedCleaning
@@ -32,8 +32,9 @@ AUTH_ERRORS = (Unauthorized, InvalidToken)
     summary="Post a cleaning; the caller owns it and it starts open",
 )
 async def create_cleaning(
-    data: CleaningCreate, user: VerifiedUser, connection: ConnectionDep
+    request: Request, data: CleaningCreate, user: CurrentUser, connection: ConnectionDep
 ) -> CleaningRead:
+    ensure_verified(request, user)
     return CleaningRead.model_validate(
         await cleaning_service.create_cleaning(connection, user, data)
     )

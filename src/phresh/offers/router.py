@@ -1,8 +1,8 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from phresh.auth.dependencies import CurrentUser, VerifiedUser
+from phresh.auth.dependencies import CurrentUser, ensure_verified
 from phresh.auth.exceptions import EmailNotVerified, InvalidToken
 from phresh.cleanings.dependencies import (
     CleaningId,
@@ -48,8 +48,9 @@ AUTH_ERRORS = (Unauthorized, InvalidToken)
     summary="Offer to take an open cleaning (not your own)",
 )
 async def create_offer(
-    cleaning_id: CleaningId, user: VerifiedUser, connection: ConnectionDep
+    request: Request, cleaning_id: CleaningId, user: CurrentUser, connection: ConnectionDep
 ) -> OfferRead:
+    ensure_verified(request, user)
     return OfferRead.model_validate(await offer_service.make_offer(connection, cleaning_id, user))
 
 
