@@ -254,3 +254,26 @@ async def spend_account_tokens(
 ) -> None:
     """Every unused token of the user for ``purpose`` stops working."""
     await connection.execute(SPEND_ACCOUNT_TOKENS, user_id, purpose.value, now)
+
+
+# What no request can use any more. Tokens past their expiry are refused anyway; a session
+# stays listed for the record (revoked_reason) until `kept_until` after it ended.
+PRUNE_SESSIONS = """
+DELETE FROM auth_session
+WHERE coalesce(revoked_at, expires_at) < $1
+"""
+PRUNE_REFRESH_TOKENS = "DELETE FROM refresh_token WHERE expires_at < $1"
+PRUNE_ACCOUNT_TOKENS = "DELETE FROM account_token WHERE expires_at < $1"
+
+
+async def prune(connection: Connection, *, now: datetime, ended_before: datetime) -> int:
+    """Delete expired tokens, and sessions that ended before ``ended_before`` (with their
+    tokens); how many rows went."""
+    deleted = 0
+    for sql, moment in (
+        (PRUNE_SESSIONS, ended_before),
+        (PRUNE_REFRESH_TOKENS, now),
+        (PRUNE_ACCOUNT_TOKENS, now),
+    ):
+        deleted += int((await connection.execute(sql, moment)).split()[-1])
+    return deleted

@@ -1,6 +1,6 @@
 """All SQL about the mail outbox, and the pgqueuer job that delivers each mail."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
 from pgqueuer import AsyncpgDriver, Queries
@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 # The pgqueuer entrypoint that delivers a mail; a job's payload is the mail's id, in ASCII.
 DELIVER_MAIL = "deliver_mail"
+# The pgqueuer entrypoint that deletes what has expired, once an hour (``enqueue_prune``).
+PRUNE = "prune"
 
 MAIL_COLUMNS = select_list(Mail, "m")
 
@@ -34,6 +36,27 @@ async def enqueue_delivery(connection: Connection, mail_id: int) -> None:
     # isinstance(proxy, Connection) is true); asyncpg-stubs declares no such relation.
     driver = AsyncpgDriver(cast("asyncpg.Connection[asyncpg.Record]", connection))
     await Queries(driver).enqueue(DELIVER_MAIL, str(mail_id).encode("ascii"))
+
+
+async def enqueue_prune(connection: Connection, *, at: datetime, now: datetime) -> None:
+    """The prune job of ``at``'s hour, due at ``at``; one per hour however many workers ask
+    (its dedupe key names the hour)."""
+    driver = AsyncpgDriver(cast("asyncpg.Connection[asyncpg.Record]", connection))
+    await Queries(driver).enqueue(
+        PRUNE,
+        None,
+        execute_after=max(at - now, timedelta(0)),
+        dedupe_key=f"{PRUNE}:{at:%Y-%m-%dT%H}",
+        on_conflict="skip",
+    )
+
+
+PRUNE_MAIL = "DELETE FROM mail WHERE status <> 'pending' AND created_at < $1"
+
+
+async def prune_mail(connection: Connection, before: datetime) -> int:
+    """Delete the mails dealt with (sent, skipped, failed) before ``before``; how many."""
+    return int((await connection.execute(PRUNE_MAIL, before)).split()[-1])
 
 
 LOCK_PENDING_MAIL = (

@@ -21,13 +21,14 @@ import asyncpg
 from pgqueuer import AsyncpgDriver, Job, Queries, QueueManager, RetryRequested
 from pgqueuer.types import QueueExecutionMode
 
+from phresh.auth import repository as auth_repository
 from phresh.auth import service as auth_service
 from phresh.auth.service import Clock, utc_now
 from phresh.config import Settings
 from phresh.db import Connection, Database, in_transaction, server_settings
 from phresh.mail import repository
 from phresh.mail.messages import compose
-from phresh.mail.repository import DELIVER_MAIL
+from phresh.mail.repository import DELIVER_MAIL, PRUNE
 from phresh.mail.transport import (
     MAX_ERROR_LENGTH,
     DeliveryError,
@@ -195,10 +196,22 @@ def create_queue_manager(
     settings: Settings,
     transport: Transport,
     clock: Clock = utc_now,
+    *,
+    prunes: bool = False,
 ) -> QueueManager:
     """A QueueManager taking ``deliver_mail`` jobs through ``connection`` (its own: it
-    LISTENs on it) and delivering each on a connection of ``database``'s pool."""
+    LISTENs on it) and delivering each on a connection of ``database``'s pool; with
+    ``prunes``, the hourly ``prune`` jobs too (a worker that drains the queue takes none:
+    the next hour's job would keep its queue from ever being empty)."""
     manager = QueueManager(Queries(AsyncpgDriver(connection)))
+
+    if prunes:
+
+        @manager.entrypoint(PRUNE)
+        async def prune_expired(job: Job) -> None:
+            async with database.acquire() as connection:
+                deleted = await prune(connection, clock())
+            logger.info("pruned %d expired or ended rows", deleted)
 
     # "hold": a job that failed with an unexpected error (a bug) stays in pgqueuer's table,
     # to be queued again once fixed; its mail stays pending.
@@ -223,6 +236,26 @@ def create_queue_manager(
             raise RetryRequested(delay=delivery.retry_in, reason=delivery.error)
 
     return manager
+
+
+# Ended sessions and dealt-with mails stay this long (for their owner's and an operator's
+# eyes), then go; expired tokens go at once. Pruned once an hour.
+KEEP_ENDED = timedelta(days=30)
+PRUNE_EVERY = timedelta(hours=1)
+
+
+def next_prune(now: datetime) -> datetime:
+    return now.replace(minute=0, second=0, microsecond=0) + PRUNE_EVERY
+
+
+async def prune(connection: Connection, now: datetime) -> int:
+    """Delete what no request can use any more (expired tokens; sessions and mails ended
+    KEEP_ENDED ago) and queue the next hour's prune, in one transaction; how many rows went."""
+    async with in_transaction(connection):
+        deleted = await auth_repository.prune(connection, now=now, ended_before=now - KEEP_ENDED)
+        deleted += await repository.prune_mail(connection, now - KEEP_ENDED)
+        await repository.enqueue_prune(connection, at=next_prune(now), now=now)
+    return deleted
 
 
 async def connect(settings: Settings) -> WorkerConnection:
@@ -312,8 +345,12 @@ class RunningWorker:
         connection = await connect(self.settings)
         try:
             manager = create_queue_manager(
-                connection, self.database, self.settings, self.transport, self.clock
+                connection, self.database, self.settings, self.transport, self.clock, prunes=True
             )
+            # A prune now, unless one of this hour is queued already (another worker's).
+            now = self.clock()
+            async with self.database.acquire() as pooled:
+                await repository.enqueue_prune(pooled, at=now, now=now)
             self._manager = manager
             if self._stopping.is_set():
                 manager.shutdown.set()
