@@ -217,3 +217,14 @@ async def test_a_username_that_means_the_caller_in_paths_is_refused(
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "username"
     assert "reserved" in response.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("email", ["zöe@example.com", "zoe@exämple.com"])
+async def test_an_address_mail_servers_may_refuse_is_a_422(
+    client: httpx.AsyncClient, email: str
+) -> None:
+    response = await client.post("/users", json={**NEW_USER, "email": email})
+
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == ["email"]
+    assert "ASCII" in response.json()["errors"][0]["message"]

@@ -84,7 +84,24 @@ Username = Annotated[
     AfterValidator(_lower),
     AfterValidator(_not_reserved),
 ]
-Email = Annotated[EmailStr, SINGLE_LINE, Field(max_length=254), AfterValidator(_lower)]
+
+
+def _ascii_address(value: str) -> str:
+    # An internationalised address needs SMTPUTF8 of every mail server on its way; most
+    # refuse it, and a mail that can never arrive is worse than a clear 422 now.
+    if not value.isascii():
+        msg = "must be written in ASCII (an internationalised address cannot be mailed reliably)"
+        raise ValueError(msg)
+    return value
+
+
+Email = Annotated[
+    EmailStr,
+    SINGLE_LINE,
+    Field(max_length=254),
+    AfterValidator(_ascii_address),
+    AfterValidator(_lower),
+]
 Password = Annotated[
     SecretStr,
     PlainValidator(_password),
