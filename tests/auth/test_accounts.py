@@ -10,12 +10,11 @@ import pytest
 from phresh.auth import service as auth_service
 from phresh.auth.service import issue_account_token
 from phresh.config import Settings
-from phresh.db import Connection, get_connection
-from phresh.main import create_app
+from phresh.db import Connection
 from phresh.models import TokenPurpose, User
 from phresh.users.exceptions import EmailTaken
 from tests.auth.conftest import Clock
-from tests.fixtures.client import BASE_URL
+from tests.fixtures.client import app_on, client_of
 from tests.fixtures.factories import DEFAULT_PASSWORD, auth_headers, create_cleaning, create_user
 
 PROBLEM_TYPE = "urn:phresh:problem:"
@@ -287,16 +286,9 @@ async def strict_client(
     settings: Settings, connection: Connection
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app with PHRESH_REQUIRE_VERIFIED_EMAIL, on the test's connection."""
-    app = create_app(settings.model_copy(update={"require_verified_email": True}))
-
-    async def test_connection() -> AsyncIterator[Connection]:
-        yield connection
-
-    app.dependency_overrides[get_connection] = test_connection
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-            yield client
+    strict = settings.model_copy(update={"require_verified_email": True})
+    async with app_on(strict, connection) as app, client_of(app) as client:
+        yield client
 
 
 async def test_an_unverified_email_may_not_post_or_offer_when_required(

@@ -8,15 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from phresh.config import Settings
-from phresh.db import Connection, get_connection
-from phresh.main import create_app
+from phresh.db import Connection
 from phresh.ratelimit import RateLimits
-from tests.fixtures.client import BASE_URL
+from tests.fixtures.client import app_on, client_of
 from tests.fixtures.factories import auth_headers, create_user
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -28,18 +26,11 @@ async def app_client(
     settings: Settings, connection: Connection, *, namespace: str | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An app on the test's connection; with ``namespace``, its limits on Redis under it."""
-    app: FastAPI = create_app(settings)
-
-    async def test_connection() -> AsyncIterator[Connection]:
-        yield connection
-
-    app.dependency_overrides[get_connection] = test_connection
-    async with app.router.lifespan_context(app):
+    async with app_on(settings, connection) as app:
         if namespace is not None:
             await app.state.rate_limits.close()
             app.state.rate_limits = RateLimits.from_settings(settings, namespace=namespace)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        async with client_of(app) as client:
             yield client
 
 

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse
+from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from phresh.auth import service as auth_service
 from phresh.auth.dependencies import Now
 from phresh.auth.exceptions import InvalidLinkToken
 from phresh.db import ConnectionDep
 from phresh.kit.schemas import SINGLE_LINE
-from phresh.users.schemas import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from phresh.users.schemas import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, Password
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -29,6 +30,8 @@ HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
 }
+# The API's own rule for a new password.
+PASSWORD: TypeAdapter[SecretStr] = TypeAdapter(Password)
 PageToken = Annotated[str, Query(max_length=128), SINGLE_LINE]
 FormToken = Annotated[str, Form(max_length=128), SINGLE_LINE]
 
@@ -93,13 +96,15 @@ async def reset_password_form(
     connection: ConnectionDep,
     now: Now,
 ) -> HTMLResponse:
-    if not PASSWORD_MIN_LENGTH <= len(new_password) <= PASSWORD_MAX_LENGTH:
+    try:
+        password = PASSWORD.validate_python(new_password)
+    except ValidationError:
         message = f"A password has {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters."
         return _page(
             "Choose a new password", message=message, form="reset", token=token, status_code=422
         )
     try:
-        await auth_service.reset_password(connection, token, new_password, now)
+        await auth_service.reset_password(connection, token, password.get_secret_value(), now)
     except InvalidLinkToken as exc:
         return _page("Link not valid", message=exc.detail, status_code=400)
     return _page(

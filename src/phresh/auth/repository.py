@@ -7,9 +7,9 @@ from datetime import datetime
 from phresh.db import Connection
 from phresh.kit.repository import SqlBuilder, each, one, select_list
 from phresh.models import Session, SessionEnd, TokenPurpose, User
+from phresh.users.repository import USER_COLUMNS
 
 SESSION_COLUMNS = select_list(Session, "s")
-USER_COLUMNS = select_list(User, "u")
 
 # The current user of an access token, in the one query every authenticated request makes:
 # its session must be live, so a revoked session's access tokens stop at once.
@@ -44,6 +44,11 @@ class Client:
 
     user_agent: str | None
     address: str | None
+
+    @property
+    def counted_as(self) -> str:
+        """The address rate limits count it under; one for all the server cannot see."""
+        return self.address or "unknown"
 
 
 async def insert_session(

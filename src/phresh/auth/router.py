@@ -114,11 +114,7 @@ async def resend_verification(
 ) -> Response:
     if user.email_verified:
         raise EmailAlreadyVerified(f"{user.email} is verified already.")
-    await limits.hit(
-        Action.verify_resend,
-        address=client.address or auth_service.UNKNOWN_ADDRESS,
-        account=user.email,
-    )
+    await limits.hit(Action.verify_resend, address=client.counted_as, account=user.email)
     await auth_service.send_verification(connection, user)
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
@@ -138,11 +134,7 @@ async def resend_verification(
 async def forgot_password(
     data: ForgotPassword, connection: ConnectionDep, limits: RateLimitsDep, client: ClientDep
 ) -> Response:
-    await limits.hit(
-        Action.forgot_password,
-        address=client.address or auth_service.UNKNOWN_ADDRESS,
-        account=data.email,
-    )
+    await limits.hit(Action.forgot_password, address=client.counted_as, account=data.email)
     await auth_service.request_password_reset(connection, data.email)
     return Response(status_code=status.HTTP_202_ACCEPTED)
 

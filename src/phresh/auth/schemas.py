@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from phresh.kit.schemas import SINGLE_LINE, InputSchema, Schema
+from phresh.models import Session
 
 
 class Token(Schema):
@@ -58,6 +59,18 @@ class SessionRead(Schema):
     user_agent: str | None
     client_address: str | None
     current: bool = Field(description="Whether this is the session of the calling token.")
+
+    @classmethod
+    def of(cls, session: Session, *, current: bool) -> "SessionRead":
+        return cls(
+            id=session.id,
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            expires_at=session.expires_at,
+            user_agent=session.user_agent,
+            client_address=session.client_address,
+            current=current,
+        )
 
 
 class VerifyEmail(InputSchema):

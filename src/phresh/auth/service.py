@@ -20,11 +20,12 @@ from phresh.auth.exceptions import (
     SessionNotFound,
 )
 from phresh.auth.repository import Client
-from phresh.auth.schemas import Token
+from phresh.auth.schemas import SessionRead, Token
 from phresh.config import Settings
 from phresh.db import Connection
+from phresh.kit.pagination import CursorCodec, Page, after_time_key_of, keyset_page, time_key
 from phresh.mail import service as mail_service
-from phresh.models import MailKind, Session, SessionEnd, TokenPurpose, User
+from phresh.models import MailKind, SessionEnd, TokenPurpose, User
 from phresh.ratelimit import RateLimits
 from phresh.users import service as user_service
 from phresh.users.exceptions import WrongPassword
@@ -186,8 +187,6 @@ async def start_session(
 
 
 INVALID_CREDENTIALS = "Incorrect username, email or password."
-# The address of a client the server cannot see (no peer address): all such share a count.
-UNKNOWN_ADDRESS = "unknown"
 
 
 def login_account(user_id: int) -> str:
@@ -199,7 +198,7 @@ def login_account(user_id: int) -> str:
 async def count_login_attempt(limits: RateLimits, client: Client, account: str) -> None:
     """One guess at a password (a login, or a change that asks for the current password),
     counted per client address and per account; LoginRateLimited past either limit."""
-    await limits.hit_login(address=client.address or UNKNOWN_ADDRESS, account=account)
+    await limits.hit_login(address=client.counted_as, account=account)
 
 
 async def log_in(
@@ -264,16 +263,35 @@ async def log_out(connection: Connection, session_id: uuid.UUID, now: datetime) 
     await repository.revoke_session(connection, session_id, reason=SessionEnd.logout, now=now)
 
 
+SESSIONS_SCOPE = "sessions"
+
+
 async def list_sessions(
     connection: Connection,
+    codec: CursorCodec,
     user_id: int,
+    current: uuid.UUID,
     *,
     now: datetime,
     limit: int,
-    after: tuple[datetime, uuid.UUID] | None,
-) -> list[Session]:
-    return await repository.list_live_sessions(
-        connection, user_id, now=now, limit=limit, after=after
+    cursor: str | None,
+) -> Page[SessionRead]:
+    """The user's live sessions, newest first, ``current`` marked."""
+    sessions = await repository.list_live_sessions(
+        connection,
+        user_id,
+        now=now,
+        limit=limit + 1,
+        after=after_time_key_of(codec, SESSIONS_SCOPE, cursor, uuid.UUID),
+    )
+    return keyset_page(
+        sessions,
+        limit=limit,
+        codec=codec,
+        scope=SESSIONS_SCOPE,
+        key=lambda session: time_key(session.created_at, session.id),
+        page=Page[SessionRead],
+        item=lambda session: SessionRead.of(session, current=session.id == current),
     )
 
 

@@ -10,6 +10,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
@@ -108,13 +109,23 @@ def keyset_page(
 TimeKey = tuple[datetime, int]
 
 
-def time_key(at: datetime, row_id: int) -> list[Any]:
-    return [at.isoformat(), row_id]
+def time_key(at: datetime, row_id: int | uuid.UUID) -> list[Any]:
+    return [at.isoformat(), row_id if isinstance(row_id, int) else str(row_id)]
 
 
 def after_time_key(codec: CursorCodec, scope: str, cursor: str | None) -> TimeKey | None:
     """The (timestamp, id) a cursor of ``scope`` points after; None for the first page."""
+    return after_time_key_of(codec, scope, cursor, int)
+
+
+K = TypeVar("K")
+
+
+def after_time_key_of(
+    codec: CursorCodec, scope: str, cursor: str | None, id_of: Callable[[Any], K]
+) -> tuple[datetime, K] | None:
+    """``after_time_key`` for rows whose id is read by ``id_of`` (``uuid.UUID``, say)."""
     if cursor is None:
         return None
     at, row_id = codec.decode_cursor(scope, cursor)
-    return datetime.fromisoformat(at), int(row_id)
+    return datetime.fromisoformat(at), id_of(row_id)

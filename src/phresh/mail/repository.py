@@ -29,20 +29,23 @@ async def insert_mail(
     return mail_id
 
 
+def _queries(connection: Connection) -> Queries:
+    """pgqueuer's queries on ``connection``, in whatever transaction it is in."""
+    # The pool's proxy forwards every method of asyncpg's Connection (asyncpg's own
+    # isinstance(proxy, Connection) is true); asyncpg-stubs declares no such relation.
+    return Queries(AsyncpgDriver(cast("asyncpg.Connection[asyncpg.Record]", connection)))
+
+
 async def enqueue_delivery(connection: Connection, mail_id: int) -> None:
     """A pgqueuer job delivering the mail, in ``connection``'s transaction: it is queued, and
     the workers woken (pgqueuer's NOTIFY), only when that transaction commits."""
-    # The pool's proxy forwards every method of asyncpg's Connection (asyncpg's own
-    # isinstance(proxy, Connection) is true); asyncpg-stubs declares no such relation.
-    driver = AsyncpgDriver(cast("asyncpg.Connection[asyncpg.Record]", connection))
-    await Queries(driver).enqueue(DELIVER_MAIL, str(mail_id).encode("ascii"))
+    await _queries(connection).enqueue(DELIVER_MAIL, str(mail_id).encode("ascii"))
 
 
 async def enqueue_prune(connection: Connection, *, at: datetime, now: datetime) -> None:
     """The prune job of ``at``'s hour, due at ``at``; one per hour however many workers ask
     (its dedupe key names the hour)."""
-    driver = AsyncpgDriver(cast("asyncpg.Connection[asyncpg.Record]", connection))
-    await Queries(driver).enqueue(
+    await _queries(connection).enqueue(
         PRUNE,
         None,
         execute_after=max(at - now, timedelta(0)),

@@ -1,6 +1,4 @@
 import uuid
-from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Response, status
 
@@ -18,8 +16,7 @@ from phresh.auth.schemas import SessionRead
 from phresh.db import ConnectionDep
 from phresh.dependencies import CursorCodecDep, SettingsDep
 from phresh.errors import Unauthorized, error_responses
-from phresh.kit.pagination import Cursor, InvalidCursor, Limit, Page, keyset_page
-from phresh.models import Session
+from phresh.kit.pagination import Cursor, InvalidCursor, Limit, Page
 from phresh.ratelimit import Action
 from phresh.users import service as user_service
 from phresh.users.exceptions import EmailTaken, UsernameTaken, UserNotFound, WrongPassword
@@ -57,9 +54,7 @@ async def register_user(
     client: ClientDep,
     now: Now,
 ) -> UserRegistered:
-    await limits.hit(
-        Action.register, address=client.address or auth_service.UNKNOWN_ADDRESS, account=data.email
-    )
+    await limits.hit(Action.register, address=client.counted_as, account=data.email)
     user, profile = await user_service.register_user(connection, data)
     await auth_service.send_verification(connection, user)
     token = await auth_service.start_session(connection, settings, user, client, now)
@@ -156,13 +151,6 @@ async def change_password(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-SESSIONS_SCOPE = "sessions"
-
-
-def _session_key(session: Session) -> list[Any]:
-    return [session.created_at.isoformat(), str(session.id)]
-
-
 @router.get(
     "/users/me/sessions",
     responses=error_responses(*AUTH_ERRORS, InvalidCursor),
@@ -177,29 +165,8 @@ async def list_my_sessions(
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[SessionRead]:
-    after = None
-    if cursor is not None:
-        at, after_id = codec.decode_cursor(SESSIONS_SCOPE, cursor)
-        after = (datetime.fromisoformat(at), uuid.UUID(after_id))
-    sessions = await auth_service.list_sessions(
-        connection, user.id, now=now, limit=limit + 1, after=after
-    )
-    return keyset_page(
-        sessions,
-        limit=limit,
-        codec=codec,
-        scope=SESSIONS_SCOPE,
-        key=_session_key,
-        page=Page[SessionRead],
-        item=lambda session: SessionRead(
-            id=session.id,
-            created_at=session.created_at,
-            last_used_at=session.last_used_at,
-            expires_at=session.expires_at,
-            user_agent=session.user_agent,
-            client_address=session.client_address,
-            current=session.id == session_id,
-        ),
+    return await auth_service.list_sessions(
+        connection, codec, user.id, session_id, now=now, limit=limit, cursor=cursor
     )
 
 
