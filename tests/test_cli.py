@@ -1,4 +1,5 @@
 import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,8 +81,28 @@ def test_help_lists_every_command() -> None:
     result = CliRunner().invoke(app, ["--help"], prog_name="phresh")
 
     assert result.exit_code == 0
-    for command in ("serve", "db", "seed", "create-superuser", "worker"):
+    for command in ("serve", "db", "seed", "create-superuser", "worker", "openapi"):
         assert command in result.output
+
+
+def test_openapi_writes_the_document_the_app_serves(
+    tmp_path: Path, fresh_settings_cache: None
+) -> None:
+    from phresh.main import create_app
+
+    output = tmp_path / "deep" / "openapi.json"
+    result = CliRunner().invoke(app, ["openapi", "-o", str(output)], prog_name="phresh")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(output.read_text()) == create_app(get_settings()).openapi()
+
+
+def test_openapi_prints_to_stdout_without_a_database(fresh_settings_cache: None) -> None:
+    env = {"PHRESH_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    result = CliRunner().invoke(app, ["openapi"], env=env, prog_name="phresh")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["info"]["title"] == "Phresh"
 
 
 def test_db_help_lists_the_migration_commands() -> None:

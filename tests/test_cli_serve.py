@@ -217,6 +217,7 @@ def test_serve_prints_the_docs_url_and_runs_the_freezing_factory(
             "PHRESH_DATABASE_URL": "postgresql://phresh@127.0.0.1:1/phresh",
             "PHRESH_MIGRATE_ON_START": "false",
             "PHRESH_PORT": str(port),
+            "PHRESH_WEB_DIR": "",
         },
         prog_name="phresh",
     )
@@ -224,10 +225,34 @@ def test_serve_prints_the_docs_url_and_runs_the_freezing_factory(
     assert result.exit_code == 0, result.output
     docs = [line for line in result.output.splitlines() if "/docs" in line]
     assert docs == [f"phresh: API docs at http://localhost:{port}/docs"]
+    assert "web app" not in result.output  # PHRESH_WEB_DIR is empty: no web app
     [(args, kwargs)] = calls
     assert args == ("phresh.cli:create_served_app",)
     assert kwargs["factory"] is True
     assert (kwargs["host"], kwargs["port"]) == ("localhost", port)
+
+
+def test_serve_names_the_web_app_when_it_is_built(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    (tmp_path / "index.html").write_text("<!doctype html><title>Phresh</title>")
+    port = free_port()
+
+    result = CliRunner().invoke(
+        app,
+        ["serve", "--host", "0.0.0.0"],  # noqa: S104 - uvicorn is not run
+        env={
+            "PHRESH_DATABASE_URL": "postgresql://phresh@127.0.0.1:1/phresh",
+            "PHRESH_MIGRATE_ON_START": "false",
+            "PHRESH_PORT": str(port),
+            "PHRESH_WEB_DIR": str(tmp_path),
+        },
+        prog_name="phresh",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert f"phresh: the web app at http://127.0.0.1:{port}/" in result.output.splitlines()
 
 
 @pytest.mark.parametrize(
@@ -265,7 +290,15 @@ async def test_create_app_and_its_lifespan_freeze_nothing(settings: Settings) ->
 
 def test_the_access_log_hides_the_token_of_a_mail_link(data_dir: Path) -> None:
     port = free_port()
-    env = environment(data_dir, port) | {"PHRESH_ACCESS_LOG": "true", "PHRESH_LOG_LEVEL": "INFO"}
+    # The page the link opens is the web app's: a build of one page stands in for it.
+    build = data_dir.parent / "dist"
+    build.mkdir()
+    (build / "index.html").write_text("<!doctype html><title>Phresh</title>")
+    env = environment(data_dir, port) | {
+        "PHRESH_ACCESS_LOG": "true",
+        "PHRESH_LOG_LEVEL": "INFO",
+        "PHRESH_WEB_DIR": str(build),
+    }
     with subprocess.Popen(  # noqa: S603 - our own command
         [PHRESH, "serve"],
         env=env,
@@ -285,3 +318,38 @@ def test_the_access_log_hides_the_token_of_a_mail_link(data_dir: Path) -> None:
     assert page.status_code == 200
     assert "GET /verify-email?token=[hidden] HTTP" in output
     assert "s3cret-link-token" not in output
+
+
+@pytest.mark.parametrize(
+    ("allowed", "logged"), [("", "127.0.0.1"), ("127.0.0.1", "203.0.113.9")], ids=["nobody", "lb"]
+)
+def test_a_forwarded_address_is_believed_only_from_the_allowed(
+    data_dir: Path, allowed: str, logged: str
+) -> None:
+    port = free_port()
+    env = environment(data_dir, port) | {
+        "PHRESH_ACCESS_LOG": "true",
+        "PHRESH_LOG_LEVEL": "INFO",
+        "PHRESH_FORWARDED_ALLOW_IPS": allowed,
+    }
+    with subprocess.Popen(  # noqa: S603 - our own command
+        [PHRESH, "serve"],
+        env=env,
+        cwd=data_dir.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as server:
+        try:
+            wait_until_ready(server, port)
+            live = httpx.get(
+                f"http://127.0.0.1:{port}/api/v1/health/live",
+                headers={"X-Forwarded-For": "203.0.113.9"},
+                timeout=5,
+            )
+        finally:
+            output = stop(server)
+
+    assert live.status_code == 200
+    [line] = [line for line in output.splitlines() if "GET /api/v1/health/live" in line]
+    assert f"{logged}:" in line

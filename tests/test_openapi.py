@@ -27,7 +27,9 @@ from tests.fixtures.factories import auth_headers, create_cleaning, create_offer
 OPERATION_ID = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 METHODS = {"get", "put", "post", "patch", "delete", "head", "options"}
 # Added by build_openapi from what the route depends on, not raised by its code.
-SHARED_PROBLEMS = {problem_type(slug) for slug in ("validation", "bad-request", "unavailable")}
+SHARED_PROBLEMS = {
+    problem_type(slug) for slug in ("validation", "bad-request", "body-too-large", "unavailable")
+}
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +131,7 @@ def test_shared_errors_are_documented_where_they_apply(document: dict[str, Any])
         assert problem_type("validation") in declared_problem_types(responses["422"])
         if "requestBody" in operation:
             assert problem_type("bad-request") in declared_problem_types(responses["400"])
+            assert problem_type("body-too-large") in declared_problem_types(responses["413"])
         if "/health/" not in path:
             assert problem_type("unavailable") in declared_problem_types(responses["503"])
     live = document["paths"]["/api/v1/health/live"]["get"]["responses"]

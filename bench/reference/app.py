@@ -140,6 +140,11 @@ def cleaning_json(row: Row) -> dict[str, Any]:
     }
 
 
+def event_data(cleaning: Row, by: str) -> str:
+    """An event's data as Phresh writes it (events/service.py event_data), as JSON text."""
+    return json.dumps({"cleaning_id": cleaning["id"], "cleaning_name": cleaning["name"], "by": by})
+
+
 def offer_json(row: Row) -> dict[str, Any]:
     """OfferRead, from a row of Phresh's offer columns (the cleaner by username)."""
     return {
@@ -488,6 +493,13 @@ class ReferenceApp:
                 row = await conn.fetchrow(sql.INSERT_OFFER, cleaning_id, user["id"])
             except asyncpg.UniqueViolationError as exc:
                 raise _conflict("already-offered", "You have already made an offer.") from exc
+            await conn.execute(
+                sql.RECORD_EVENTS,
+                cleaning_id,
+                event_data(cleaning, user["username"]),
+                [cleaning["owner_id"]],
+                ["offer_created"],
+            )
         return offer_json(row)
 
     async def accept_offer(self, scope: Scope, cleaning_id: int, username: str) -> dict[str, Any]:
@@ -514,6 +526,12 @@ class ReferenceApp:
             except asyncpg.UniqueViolationError as exc:
                 raise _conflict("cleaning-not-open", "Another offer was accepted.") from exc
             await conn.execute(
+                sql.RECORD_OFFER_DECISION,
+                cleaning_id,
+                event_data(cleaning, user["username"]),
+                cleaner_id,
+            )
+            await conn.execute(
                 sql.MOVE_OTHER_OFFERS, cleaning_id, cleaner_id, "pending", "rejected"
             )
             await conn.execute(sql.SET_CLEANING_STATUS, cleaning_id, "assigned")
@@ -538,6 +556,13 @@ class ReferenceApp:
                 sql.MOVE_OTHER_OFFERS, cleaning_id, user["id"], "rejected", "pending"
             )
             await conn.execute(sql.SET_CLEANING_STATUS, cleaning_id, "open")
+            await conn.execute(
+                sql.RECORD_EVENTS,
+                cleaning_id,
+                event_data(cleaning, user["username"]),
+                [cleaning["owner_id"]],
+                ["job_cancelled"],
+            )
         return offer_json(cancelled)
 
 

@@ -17,6 +17,7 @@ from phresh.auth import repository as auth
 from phresh.cleanings import repository as cleanings
 from phresh.cleanings.schemas import CleaningListQuery, CleaningSort
 from phresh.evaluations import repository as evaluations
+from phresh.events import repository as events
 from phresh.feed import repository as feed
 from phresh.offers import repository as offers
 from phresh.users import repository as users
@@ -120,3 +121,8 @@ SET_OFFER_STATUS = offers.SET_STATUS
 MOVE_OTHER_OFFERS = offers.MOVE_OTHERS
 # cleanings/repository.py SET_STATUS: $1 cleaning id, $2 status
 SET_CLEANING_STATUS = cleanings.SET_STATUS
+# events/repository.py RECORD_FOR: $1 cleaning id, $2 data (JSON text), $3 recipients' user
+# ids, $4 their kinds; the events and their NOTIFY, in the transaction
+RECORD_EVENTS = events.RECORD_FOR
+# events/repository.py RECORD_OFFER_DECISION: $1 cleaning id, $2 data, $3 accepted cleaner id
+RECORD_OFFER_DECISION = events.RECORD_OFFER_DECISION

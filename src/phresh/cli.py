@@ -234,6 +234,10 @@ def create_served_app() -> "FastAPI":
     return application
 
 
+def web_app_built(settings: Settings) -> bool:
+    return settings.web_dir is not None and (settings.web_dir / "index.html").is_file()
+
+
 def url_host(host: str) -> str:
     """The host as a browser on this machine reaches it."""
     if host in ("", "0.0.0.0"):  # noqa: S104 - reading a bind address, not binding
@@ -299,7 +303,7 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="Default: PHRESH_WORKERS.")] = None,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
 ) -> None:
-    """Serve the API; migrates first unless PHRESH_MIGRATE_ON_START=false."""
+    """Serve the web app and the API; migrates first unless PHRESH_MIGRATE_ON_START=false."""
     settings = load_settings()
     host = host or settings.host
     port = port or settings.port
@@ -322,7 +326,10 @@ def serve(
         stack.callback(signal.signal, signal.SIGTERM, previous)
         import uvicorn
 
-        typer.echo(f"phresh: API docs at http://{url_host(host)}:{port}/docs", err=True)
+        base = f"http://{url_host(host)}:{port}"
+        if web_app_built(settings):
+            typer.echo(f"phresh: the web app at {base}/", err=True)
+        typer.echo(f"phresh: API docs at {base}/docs", err=True)
         uvicorn.run(
             "phresh.cli:create_served_app",
             factory=True,
@@ -333,6 +340,9 @@ def serve(
             loop="uvloop",
             http="httptools",
             access_log=settings.access_log,
+            # uvicorn believes the forwarded headers of loopback unless told otherwise.
+            proxy_headers=bool(settings.forwarded_allow_ips),
+            forwarded_allow_ips=settings.forwarded_allow_ips or None,
             log_config=log_config(settings.log_level),
             log_level=settings.log_level.lower(),
             timeout_graceful_shutdown=10,
@@ -570,3 +580,23 @@ def create_superuser(
         except admin.AdminError as exc:
             raise StartupError(str(exc)) from exc
         typer.echo(f"phresh: superuser {username.lower()!r} created")
+
+
+@app.command()
+@one_line_errors
+def openapi(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the OpenAPI document (the web app's client is generated from it); no database."""
+    import json
+
+    from phresh.main import create_app
+
+    document = json.dumps(create_app(load_settings()).openapi(), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        typer.echo(document, nl=False)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(document, encoding="utf-8")

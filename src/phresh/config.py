@@ -27,6 +27,13 @@ DATABASE_URL_SCHEMES = (
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
+def default_web_dir() -> Path | None:
+    """The web app as `make web-build` builds it in this repository (web/dist), if it has;
+    an installed package has no such directory beside it."""
+    built = Path(__file__).resolve().parents[2] / "web" / "dist"
+    return built if built.is_dir() else None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -47,6 +54,13 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
     access_log: bool = True
+    # Whose X-Forwarded-For / X-Forwarded-Proto is believed: a comma-separated list of
+    # addresses or networks (the load balancer's), "*" for any. Empty: nobody's, so a client
+    # cannot choose the address it is counted under (rate limits, sessions).
+    forwarded_allow_ips: str = ""
+    # Other origins whose scripts may call the API with credentials (CORS), comma-separated
+    # ("https://app.example.com"). Empty: none; the web app is served from this origin.
+    cors_origins: str = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     migrate_on_start: bool = True
 
@@ -72,11 +86,19 @@ class Settings(BaseSettings):
     # use (the absolute limit), then its owner logs in again.
     refresh_token_days: int = Field(default=30, ge=1)
     session_max_days: int = Field(default=90, ge=1)
+    # A request body over this many bytes is refused (413) as soon as its Content-Length or
+    # what arrived passes it; a request to an endpoint that needs a token, sent without one,
+    # is refused (401) before any of its body is read.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Posting a cleaning and making an offer need a verified email.
     require_verified_email: bool = False
     # Where people open the links of Phresh's mails (the web app, or this server). Unset:
     # this server, at http://<host>:<port> (127.0.0.1 when it listens on every interface).
     public_url: str | None = None
+
+    # The built web app (index.html, assets/), served at /. Unset: web/dist of this
+    # repository when built there; empty: none (/ then leads to the API docs).
+    web_dir: Path | None = Field(default_factory=default_web_dir)
 
     # Mail. No smtp_host: every mail is written as an .eml file under mail_dir instead.
     smtp_host: str | None = None
@@ -114,6 +136,10 @@ class Settings(BaseSettings):
 
     cursor_secret: SecretStr | None = None
 
+    # Live events (GET /events): an idle stream sends a comment line this often, so that
+    # proxies keep it open (and a session that ended is noticed: the stream then ends).
+    events_keepalive_s: float = Field(default=15.0, gt=0, le=300)
+
     # Field validators, so that each error names its variable; their messages state the rule
     # and never the value.
     @field_validator("database_url")
@@ -142,6 +168,28 @@ class Settings(BaseSettings):
             msg = "must be an http:// or https:// URL, such as http://127.0.0.1:8000"
             raise ValueError(msg)
         return value.rstrip("/")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def accept_exact_origins_only(cls, value: str) -> str:
+        for origin in filter(None, (part.strip() for part in value.split(","))):
+            parts = urlsplit(origin)
+            exact = parts.scheme in {"http", "https"} and parts.netloc and not parts.path
+            if not exact or "*" in origin:
+                msg = (
+                    f"{origin!r} is not an origin: give scheme://host[:port] with no path, "
+                    "no wildcard (credentials are allowed, so each origin is named)"
+                )
+                raise ValueError(msg)
+        return value
+
+    def cors_origin_list(self) -> list[str]:
+        return [part.strip() for part in self.cors_origins.split(",") if part.strip()]
+
+    @field_validator("web_dir", mode="before")
+    @classmethod
+    def read_empty_web_dir_as_none(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("redis_url")
     @classmethod

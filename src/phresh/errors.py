@@ -103,6 +103,14 @@ class BadRequest(AppError):
     title = "Bad request"
 
 
+class BodyTooLarge(AppError):
+    """What the body guard answers for a body over PHRESH_MAX_BODY_BYTES (kit/bodies.py)."""
+
+    status_code = 413
+    slug = "body-too-large"
+    title = "Request body too large"
+
+
 class InvalidInput(AppError):
     """What ``handle_validation_error`` answers: a field, parameter or body is not valid."""
 

@@ -7,20 +7,25 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
-from phresh.auth.pages import router as link_pages_router
+from phresh.auth.dependencies import MISSING_TOKEN, get_current_user
 from phresh.auth.router import router as auth_router
 from phresh.auth.service import TokenReader, utc_now
 from phresh.cleanings.router import router as cleanings_router
 from phresh.config import Settings, get_settings
 from phresh.db import Database, get_connection
-from phresh.errors import install_error_handlers
+from phresh.errors import Unauthorized, install_error_handlers
 from phresh.evaluations.router import router as evaluations_router
+from phresh.events.listener import EventListener
+from phresh.events.router import router as events_router
 from phresh.feed.router import router as feed_router
 from phresh.health.router import router as health_router
+from phresh.kit.bodies import BodyGuard
 from phresh.kit.docs import install_docs
-from phresh.kit.openapi import build_openapi, operation_id
+from phresh.kit.headers import SecurityHeaders
+from phresh.kit.openapi import build_openapi, operation_id, uses
 from phresh.kit.pagination import CursorCodec
 from phresh.kit.query import ParameterGuard
 from phresh.mail.worker import start_worker
@@ -29,11 +34,21 @@ from phresh.offers.router import my_offers_router
 from phresh.offers.router import router as offers_router
 from phresh.ratelimit import RateLimits
 from phresh.users.router import router as users_router
+from phresh.web import install_web_app
 
 API_PREFIX = "/api/v1"
+# What a script of an allowed origin may send besides the simple headers.
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "X-Phresh-Client", "Last-Event-ID"]
 OPENAPI_URL = f"{API_PREFIX}/openapi.json"
 
 logger = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+**Live events.** `GET /api/v1/events` is a `text/event-stream` of what happens to your
+cleanings and offers (an offer made, withdrawn, accepted or rejected, a job cancelled, an
+evaluation), authenticated with the bearer token; reconnect with `Last-Event-ID` to get what
+you missed. It works across server processes: PostgreSQL's LISTEN/NOTIFY tells each process.
+"""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -44,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = await Database.open(settings)
         app.state.database = database
         app.state.rate_limits = RateLimits.from_settings(settings)
+        # Its connection opens when the first event stream starts.
+        app.state.event_listener = EventListener(settings)
         worker = await start_worker(settings, database) if settings.run_worker else None
         try:
             yield
@@ -51,12 +68,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if worker is not None:
                 await worker.stop()
             await app.state.rate_limits.close()
+            await app.state.event_listener.close()
             await database.close()
 
     app = FastAPI(
         title="Phresh",
         version="0.1.0",
         summary="Post a home cleaning at your hourly rate; cleaners offer to take it.",
+        description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url=OPENAPI_URL,
         # Served by install_docs, from the installed wheel rather than a CDN.
@@ -79,7 +98,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cursor_codec = CursorCodec(
         hashlib.sha256(b"cursor:" + cursor_secret.get_secret_value().encode()).digest()
     )
+    # Inside the request-id middleware (added by install_error_handlers): refusals carry the id.
+    app.add_middleware(
+        BodyGuard,
+        fastapi=app,
+        max_bytes=settings.max_body_bytes,
+        needs_token=lambda route: uses(route, get_current_user),
+        missing_token=lambda: Unauthorized(MISSING_TOKEN),
+    )
     install_error_handlers(app)
+    # Outside the request-id middleware: its own 500s carry these headers too.
+    app.add_middleware(SecurityHeaders, https=settings.environment != "development")
+    if origins := settings.cors_origin_list():
+        # Outermost: a preflight is answered before anything else looks at the request.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=["X-Request-ID", "Retry-After", "Location"],
+            max_age=600,
+        )
     install_docs(app, title="Phresh API", openapi_url=OPENAPI_URL)
 
     def openapi() -> dict[str, Any]:
@@ -99,11 +139,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         my_offers_router,
         evaluations_router,
         feed_router,
+        events_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
-    # What the links of Phresh's mails open, at the root as PHRESH_PUBLIC_URL gives them.
-    app.include_router(link_pages_router)
-    app.add_api_route("/", redirect_to_docs, include_in_schema=False)
+    # The web app at / (and what the links of Phresh's mails open); without one, / leads to
+    # the docs.
+    if not install_web_app(app, settings.web_dir):
+        app.add_api_route("/", redirect_to_docs, include_in_schema=False)
     app.add_api_route(API_PREFIX, redirect_to_docs, include_in_schema=False)
     return app
 

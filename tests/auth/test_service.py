@@ -62,7 +62,7 @@ async def test_log_in_with_right_password_returns_a_token(
 ) -> None:
     user = await create_user(connection, username="ada")
 
-    token = await auth_service.log_in(
+    tokens = await auth_service.log_in(
         connection,
         settings,
         RateLimits.from_settings(settings),
@@ -72,7 +72,7 @@ async def test_log_in_with_right_password_returns_a_token(
         auth_service.utc_now(),
     )
 
-    assert auth_service.TokenReader(settings).claims(token.access_token).user_id == user.id
+    assert auth_service.TokenReader(settings).claims(tokens.token.access_token).user_id == user.id
 
 
 async def test_log_in_refuses_a_disabled_account_with_the_usual_message(

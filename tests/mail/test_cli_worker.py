@@ -82,7 +82,7 @@ def test_a_worker_refuses_a_database_without_the_migrations(empty_database_url: 
 
     assert result.exit_code == 1
     assert result.output.splitlines()[-1] == (
-        "phresh: migrations: database at nothing, code expects 0004_accounts; "
+        "phresh: migrations: database at nothing, code expects 0005_events; "
         "run `phresh db upgrade` (`phresh serve` migrates as it starts)"
     )
 

@@ -15,6 +15,7 @@ from phresh.models import User
 from phresh.ratelimit import RateLimits
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+MISSING_TOKEN = "Authentication required: send 'Authorization: Bearer <token>'."  # noqa: S105 - a message
 
 
 async def get_current_user(
@@ -23,7 +24,7 @@ async def get_current_user(
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
     if token is None:
-        raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
+        raise Unauthorized(MISSING_TOKEN)
     reader: auth_service.TokenReader = request.app.state.token_reader
     claims = reader.claims(token)
     user = await auth_service.get_session_user(connection, claims)

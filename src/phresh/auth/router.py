@@ -4,6 +4,14 @@ from fastapi import APIRouter, Form, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from phresh.auth import service as auth_service
+from phresh.auth.cookies import (
+    REFRESH_COOKIE,
+    PhreshClientHeader,
+    RefreshCookie,
+    answer_tokens,
+    clear_refresh_cookie,
+    cleared_refresh_cookie,
+)
 from phresh.auth.dependencies import (
     ClientDep,
     CurrentSessionId,
@@ -47,7 +55,14 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
         "copy) and answers 401. A refresh token expires after `PHRESH_REFRESH_TOKEN_DAYS` "
         "(30) days unused (the idle limit); a session ends `PHRESH_SESSION_MAX_DAYS` (90) "
         "days after its login whatever its use (the absolute limit). Logins are rate limited "
-        "per client address and per account (429 with Retry-After)."
+        "per client address and per account (429 with Retry-After).\n\n"
+        "**Cookie mode** (the web app): with the header `X-Phresh-Client: web`, the refresh "
+        f"token is set as the cookie `{REFRESH_COOKIE}` (HttpOnly, SameSite=Strict, "
+        "Path=/api/v1/auth, Secure outside development, Max-Age the token's remaining life) "
+        "and the body's `refresh_token` is null: scripts never see it. A refresh grant with "
+        "that header and no `refresh_token` field takes the cookie (the field wins when "
+        "given); without the header the cookie is ignored. A refused cookie refresh (401) "
+        "clears the cookie."
     ),
 )
 async def issue_token(
@@ -58,10 +73,23 @@ async def issue_token(
     limits: RateLimitsDep,
     client: ClientDep,
     now: Now,
+    phresh_client: PhreshClientHeader = None,
+    refresh_cookie: RefreshCookie = None,
 ) -> Token:
     # RFC 6749 5.1: an answer holding tokens is never cached.
     response.headers.update(NO_STORE)
-    missing = form.missing_fields()
+    web = phresh_client == "web"
+    from_cookie = (
+        web
+        and form.grant_type == "refresh_token"
+        and form.refresh_token is None
+        and refresh_cookie is not None
+    )
+    no_cookie = refresh_cookie is None and form.refresh_token is None
+    if web and form.grant_type == "refresh_token" and no_cookie:
+        # The web app asks at every start whether it still has a session: it has none.
+        raise InvalidRefreshToken("No session: log in.")
+    missing = [] if from_cookie else form.missing_fields()
     if missing:
         raise RequestValidationError(
             [
@@ -69,15 +97,28 @@ async def issue_token(
                 for name in missing
             ]
         )
-    if form.refresh_token is not None and form.grant_type == "refresh_token":
-        return await auth_service.refresh_session(
-            connection, settings, form.refresh_token, client, now
+    if form.grant_type == "refresh_token":
+        refresh_token = refresh_cookie if from_cookie else form.refresh_token
+        assert refresh_token is not None  # missing_fields() said so
+        try:
+            tokens = await auth_service.refresh_session(
+                connection, settings, refresh_token, client, now
+            )
+        except InvalidRefreshToken as exc:
+            if from_cookie:
+                # The browser drops a cookie that can no longer renew anything.
+                exc.headers = {
+                    **(exc.headers or {}),
+                    "Set-Cookie": cleared_refresh_cookie(settings),
+                }
+            raise
+    else:
+        assert form.username is not None
+        assert form.password is not None  # missing_fields() said so
+        tokens = await auth_service.log_in(
+            connection, settings, limits, form.username, form.password, client, now
         )
-    assert form.username is not None
-    assert form.password is not None  # missing_fields() said so
-    return await auth_service.log_in(
-        connection, settings, limits, form.username, form.password, client, now
-    )
+    return answer_tokens(response, settings, tokens, now, web=web)
 
 
 @router.post(
@@ -85,10 +126,15 @@ async def issue_token(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(*AUTH_ERRORS),
     summary="End your session: its access and refresh tokens stop working at once",
+    description=f"Also clears the web app's cookie `{REFRESH_COOKIE}` (Max-Age=0).",
 )
-async def log_out(session_id: CurrentSessionId, connection: ConnectionDep, now: Now) -> Response:
+async def log_out(
+    session_id: CurrentSessionId, connection: ConnectionDep, settings: SettingsDep, now: Now
+) -> Response:
     await auth_service.log_out(connection, session_id, now)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    clear_refresh_cookie(response, settings)
+    return response
 
 
 @router.post(

@@ -14,9 +14,11 @@ class Token(Schema):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int = Field(description="Seconds the access token stays valid.")
-    refresh_token: str = Field(
+    refresh_token: str | None = Field(
         description="Opaque; trade it at POST /auth/token (grant_type=refresh_token) for a new "
-        "pair. Each works once: a used one presented again ends its session."
+        "pair. Each works once: a used one presented again ends its session. Null when the "
+        "request said `X-Phresh-Client: web`: the token is then in the HttpOnly cookie "
+        "`phresh_refresh` instead, out of reach of scripts.",
     )
 
 

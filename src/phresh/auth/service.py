@@ -153,27 +153,39 @@ async def get_session_user(connection: Connection, claims: Claims) -> User | Non
     return user if user is not None and user.is_active else None
 
 
-def _token(
+@dataclass(frozen=True, slots=True)
+class SessionTokens:
+    """A session's new tokens, as answered, and the end of the refresh token among them
+    (never after its session's): how long the web app's cookie may keep it."""
+
+    token: Token
+    refresh_expires_at: datetime
+
+
+def _tokens(
     settings: Settings,
     user_id: int,
     session_id: uuid.UUID,
     session_expires_at: datetime,
     refresh_token: str,
+    refresh_expires_at: datetime,
     now: datetime,
-) -> Token:
+) -> SessionTokens:
     access = create_access_token(
         settings, user_id, session_id, now=now, session_expires_at=session_expires_at
     )
-    return Token(
+    token = Token(
         access_token=access.token, expires_in=access.expires_in, refresh_token=refresh_token
     )
+    return SessionTokens(token, min(refresh_expires_at, session_expires_at))
 
 
 async def start_session(
     connection: Connection, settings: Settings, user: User, client: Client, now: datetime
-) -> Token:
+) -> SessionTokens:
     """A new session for ``user``: its first access and refresh tokens."""
     refresh_token, token_hash = new_secret()
+    token_expires_at = now + timedelta(days=settings.refresh_token_days)
     session_id, expires_at = await repository.insert_session(
         connection,
         user_id=user.id,
@@ -181,9 +193,9 @@ async def start_session(
         now=now,
         expires_at=now + timedelta(days=settings.session_max_days),
         token_hash=token_hash,
-        token_expires_at=now + timedelta(days=settings.refresh_token_days),
+        token_expires_at=token_expires_at,
     )
-    return _token(settings, user.id, session_id, expires_at, refresh_token, now)
+    return _tokens(settings, user.id, session_id, expires_at, refresh_token, token_expires_at, now)
 
 
 INVALID_CREDENTIALS = "Incorrect username, email or password."
@@ -209,7 +221,7 @@ async def log_in(
     password: str,
     client: Client,
     now: datetime,
-) -> Token:
+) -> SessionTokens:
     user = await user_service.get_user_by_login(connection, login)
     # An unknown name counts as itself (lower-cased by the limiter).
     await count_login_attempt(limits, client, login if user is None else login_account(user.id))
@@ -227,7 +239,7 @@ INVALID_REFRESH = "The refresh token is invalid, expired or revoked; log in agai
 
 async def refresh_session(
     connection: Connection, settings: Settings, refresh_token: str, client: Client, now: datetime
-) -> Token:
+) -> SessionTokens:
     """New access and refresh tokens for the session of ``refresh_token``, which stops
     working. A token that was already rotated away is a replay: someone else holds a copy,
     so the whole session ends (InvalidRefreshToken, its revocation committed)."""
@@ -242,12 +254,13 @@ async def refresh_session(
         client=client,
     )
     if rotated is not None:
-        return _token(
+        return _tokens(
             settings,
             rotated.user_id,
             rotated.session_id,
             rotated.session_expires_at,
             successor,
+            rotated.token_expires_at,
             now,
         )
     reused = await repository.session_of_used_token(connection, token_hash)

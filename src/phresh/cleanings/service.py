@@ -13,6 +13,7 @@ from phresh.cleanings.schemas import (
     CleaningUpdate,
 )
 from phresh.db import Connection
+from phresh.events import service as event_service
 from phresh.kit.pagination import CursorCodec, Page, after_time_key, keyset_page, time_key
 from phresh.models import Cleaning, CleaningStatus, User
 from phresh.offers import repository as offer_repository
@@ -98,7 +99,8 @@ async def delete_cleaning(connection: Connection, cleaning: Cleaning) -> None:
         else CleaningStatus.cancelled
     )
     await repository.soft_delete(connection, cleaning.id, status)
-    # Cleaners waiting on a cleaning that is gone get a definite answer.
+    # Cleaners waiting on a cleaning that is gone get a definite answer, and are told.
+    await event_service.tell_pending_rejected(connection, cleaning)
     await offer_repository.reject_pending(connection, cleaning.id)
 
 

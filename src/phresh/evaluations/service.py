@@ -9,9 +9,10 @@ from phresh.evaluations.exceptions import (
     EvaluationNotFound,
 )
 from phresh.evaluations.schemas import EvaluationCreate, EvaluationRead, EvaluationStats
+from phresh.events import service as event_service
 from phresh.kit.pagination import CursorCodec, Page, after_time_key, keyset_page, time_key
 from phresh.kit.repository import ConstraintViolation
-from phresh.models import Cleaning, CleaningStatus, Evaluation
+from phresh.models import Cleaning, CleaningStatus, Evaluation, EventKind
 from phresh.offers import service as offer_service
 from phresh.users import service as user_service
 
@@ -34,6 +35,12 @@ async def evaluate_cleaning(
     except ConstraintViolation as exc:
         raise AlreadyEvaluated("This cleaning has already been evaluated.") from exc
     await cleaning_service.set_status(connection, cleaning, CleaningStatus.completed)
+    await event_service.tell(
+        connection,
+        cleaning,
+        by=cleaning.owner,
+        recipients=[(offer.cleaner_id, EventKind.evaluation_created)],
+    )
     return evaluation
 
 

@@ -4,7 +4,8 @@ Routers list the domain errors of their endpoints (``responses=error_responses(.
 module adds what follows from the app itself, read off each route:
 
 - 422 ``validation`` on every operation (any operation refuses an unknown query parameter);
-- 400 ``bad-request`` on every operation with a request body (a body that cannot be read);
+- 400 ``bad-request`` on every operation with a request body (a body that cannot be read),
+  and 413 ``body-too-large`` (a body over ``PHRESH_MAX_BODY_BYTES``);
 - 503 ``unavailable`` on every operation that uses the database (``Retry-After``);
 - the ``X-Request-ID`` header on every response, ``WWW-Authenticate`` on 401 and
   ``Retry-After`` on 429 and 503;
@@ -26,6 +27,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from phresh.errors import (
     AppError,
     BadRequest,
+    BodyTooLarge,
     InvalidInput,
     Problem,
     ServiceUnavailable,
@@ -75,7 +77,7 @@ def shared_errors(route: APIRoute, *, database: Callable[..., Any]) -> list[type
     """The errors ``route`` can answer whatever its router says: see the module docstring."""
     errors: list[type[AppError]] = [InvalidInput]
     if route.body_field is not None:
-        errors.append(BadRequest)
+        errors.extend((BadRequest, BodyTooLarge))
     if uses(route, database):
         errors.append(ServiceUnavailable)
     return errors

@@ -26,6 +26,7 @@ from phresh.auth import service as auth_service
 from phresh.auth.service import Clock, utc_now
 from phresh.config import Settings
 from phresh.db import Connection, Database, in_transaction, server_settings
+from phresh.events import repository as event_repository
 from phresh.mail import repository
 from phresh.mail.messages import compose
 from phresh.mail.repository import DELIVER_MAIL, PRUNE
@@ -238,8 +239,9 @@ def create_queue_manager(
     return manager
 
 
-# Ended sessions and dealt-with mails stay this long (for their owner's and an operator's
-# eyes), then go; expired tokens go at once. Pruned once an hour.
+# Ended sessions, dealt-with mails and live events stay this long (for their owner's and an
+# operator's eyes, and for a stream that reconnects), then go; expired tokens go at once.
+# Pruned once an hour.
 KEEP_ENDED = timedelta(days=30)
 PRUNE_EVERY = timedelta(hours=1)
 
@@ -249,11 +251,13 @@ def next_prune(now: datetime) -> datetime:
 
 
 async def prune(connection: Connection, now: datetime) -> int:
-    """Delete what no request can use any more (expired tokens; sessions and mails ended
-    KEEP_ENDED ago) and queue the next hour's prune, in one transaction; how many rows went."""
+    """Delete what no request can use any more (expired tokens; sessions and mails ended,
+    events created, KEEP_ENDED ago) and queue the next hour's prune, in one transaction; how
+    many rows went."""
     async with in_transaction(connection):
         deleted = await auth_repository.prune(connection, now=now, ended_before=now - KEEP_ENDED)
         deleted += await repository.prune_mail(connection, now - KEEP_ENDED)
+        deleted += await event_repository.prune_events(connection, now - KEEP_ENDED)
         await repository.enqueue_prune(connection, at=next_prune(now), now=now)
     return deleted
 

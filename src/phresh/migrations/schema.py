@@ -29,11 +29,12 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.dialects.postgresql import BYTEA, TSVECTOR, UUID
+from sqlalchemy.dialects.postgresql import BYTEA, JSONB, TSVECTOR, UUID
 
 from phresh.models import (
     CleaningStatus,
     CleaningType,
+    EventKind,
     MailKind,
     MailStatus,
     OfferStatus,
@@ -313,4 +314,23 @@ mail_table = Table(
     one_of("status", MailStatus),
     # The backlog, for the worker's sweep and the operator's eyes.
     Index("ix_mail_pending_created_at", "created_at", postgresql_where=text("status = 'pending'")),
+)
+
+
+# What happened to someone's cleanings or offers, for their live stream (GET /events): one
+# row per recipient, written in the transaction of the change. Read by keyset on (user_id,
+# id); rows older than 30 days are pruned.
+event_table = Table(
+    "event",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("user.id", ondelete="CASCADE"), nullable=False),
+    # text, not varchar(16): the kinds' names are longer than the other enums'.
+    Column("kind", Text, nullable=False),
+    Column("cleaning_id", BigInteger, ForeignKey("cleaning.id", ondelete="CASCADE")),
+    Column("data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _at("created_at"),
+    one_of("kind", EventKind),
+    CheckConstraint("jsonb_typeof(data) = 'object'", name="data_object"),
+    Index("ix_event_user_id_id", "user_id", "id"),
 )

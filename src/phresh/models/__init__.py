@@ -11,6 +11,7 @@ from phresh.models.account import (
 )
 from phresh.models.cleaning import Cleaning, CleaningStatus, CleaningType
 from phresh.models.evaluation import Evaluation
+from phresh.models.event import Event, EventKind
 from phresh.models.offer import Offer, OfferStatus
 from phresh.models.profile import Profile
 from phresh.models.user import User
@@ -20,6 +21,8 @@ __all__ = [
     "CleaningStatus",
     "CleaningType",
     "Evaluation",
+    "Event",
+    "EventKind",
     "Mail",
     "MailKind",
     "MailStatus",

@@ -13,9 +13,10 @@ index on offer(cleaning_id) WHERE status IN ('accepted', 'completed') backs that
 from phresh.cleanings import service as cleaning_service
 from phresh.cleanings.exceptions import CleaningNotFound
 from phresh.db import Connection
+from phresh.events import service as event_service
 from phresh.kit.pagination import CursorCodec, Page, after_time_key, keyset_page, time_key
 from phresh.kit.repository import ConstraintViolation
-from phresh.models import Cleaning, CleaningStatus, Offer, OfferStatus, User
+from phresh.models import Cleaning, CleaningStatus, EventKind, Offer, OfferStatus, User
 from phresh.offers import repository
 from phresh.offers.exceptions import (
     AlreadyOffered,
@@ -49,10 +50,17 @@ async def make_offer(connection: Connection, cleaning_id: int, cleaner: User) ->
     if existing is not None:
         raise AlreadyOffered("You have already made an offer on this cleaning.")
     try:
-        return await repository.insert_offer(connection, cleaning_id, cleaner.id)
+        offer = await repository.insert_offer(connection, cleaning_id, cleaner.id)
     except ConstraintViolation as exc:
         # The same cleaner offering twice at once: the primary key lets one through.
         raise AlreadyOffered("You have already made an offer on this cleaning.") from exc
+    await event_service.tell(
+        connection,
+        cleaning,
+        by=cleaner.username,
+        recipients=[(cleaning.owner_id, EventKind.offer_created)],
+    )
+    return offer
 
 
 async def list_offers(
@@ -167,6 +175,8 @@ async def accept_offer(connection: Connection, cleaning: Cleaning, username: str
         accepted = await repository.set_status(connection, offer, OfferStatus.accepted)
     except ConstraintViolation as exc:
         raise CleaningNotOpen("Another offer has already been accepted.") from exc
+    # Before the others move: the cleaners told offer_rejected are those still pending.
+    await event_service.tell_offer_decided(connection, cleaning, accepted=offer.cleaner_id)
     await repository.move_others(
         connection,
         cleaning.id,
@@ -198,6 +208,12 @@ async def cancel_my_offer(connection: Connection, cleaning_id: int, cleaner: Use
         to_status=OfferStatus.pending,
     )
     await cleaning_service.set_status(connection, cleaning, CleaningStatus.open)
+    await event_service.tell(
+        connection,
+        cleaning,
+        by=cleaner.username,
+        recipients=[(cleaning.owner_id, EventKind.job_cancelled)],
+    )
     return cancelled
 
 
@@ -213,6 +229,12 @@ async def rescind_my_offer(connection: Connection, cleaning_id: int, cleaner: Us
             + (" Cancel it instead." if offer.status == OfferStatus.accepted else "")
         )
     await repository.delete_offer(connection, offer)
+    await event_service.tell(
+        connection,
+        cleaning,
+        by=cleaner.username,
+        recipients=[(cleaning.owner_id, EventKind.offer_withdrawn)],
+    )
 
 
 async def complete_accepted_offer(connection: Connection, cleaning: Cleaning) -> Offer:

@@ -3,6 +3,7 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from phresh.auth import service as auth_service
+from phresh.auth.cookies import REFRESH_COOKIE, PhreshClientHeader, answer_tokens
 from phresh.auth.dependencies import (
     ClientDep,
     CurrentSessionId,
@@ -42,7 +43,9 @@ AUTH_ERRORS = (Unauthorized, InvalidToken)
     summary="Register; answers with the new user and a session's tokens",
     description=(
         "Starts a session as a login does, and mails a link to verify the address (single "
-        "use, 24 hours). Rate limited per client address and per email."
+        "use, 24 hours). Rate limited per client address and per email. With the header "
+        "`X-Phresh-Client: web` (cookie mode, as at POST /auth/token) the refresh token is "
+        f"set as the HttpOnly cookie `{REFRESH_COOKIE}` and the body's `refresh_token` is null."
     ),
 )
 async def register_user(
@@ -53,12 +56,14 @@ async def register_user(
     limits: RateLimitsDep,
     client: ClientDep,
     now: Now,
+    phresh_client: PhreshClientHeader = None,
 ) -> UserRegistered:
     await limits.hit(Action.register, address=client.counted_as, account=data.email)
     user, profile = await user_service.register_user(connection, data)
     await auth_service.send_verification(connection, user)
-    token = await auth_service.start_session(connection, settings, user, client, now)
+    tokens = await auth_service.start_session(connection, settings, user, client, now)
     response.headers.update(NO_STORE)
+    token = answer_tokens(response, settings, tokens, now, web=phresh_client == "web")
     return UserRegistered(user=UserRead.of(user, profile), **token.model_dump())
 
 
