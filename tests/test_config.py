@@ -204,3 +204,41 @@ def test_mail_links_point_at_this_server_unless_told(
     settings = Settings.model_validate({"environment": "development", **overrides})
 
     assert settings.link_base() == base
+
+
+def test_the_client_waits_a_little_longer_than_the_servers_statement_timeout() -> None:
+    assert Settings(db_statement_timeout_ms=15_000).db_command_timeout_s() == 16.0
+
+
+def test_no_statement_timeout_means_no_client_statement_timeout_either() -> None:
+    # The request deadline still bounds the request.
+    assert Settings(db_statement_timeout_ms=0).db_command_timeout_s() is None
+
+
+@pytest.mark.parametrize(
+    ("environment", "drain_s"), [("development", 0.0), ("test", 0.0), ("production", 5.0)]
+)
+def test_the_shutdown_drain_lasts_a_few_seconds_in_production_only(
+    environment: str, drain_s: float
+) -> None:
+    settings = settings_from(environment=environment, jwt_secret=PRIVATE_SECRET)
+
+    assert settings.shutdown_drain_s_or_default() == drain_s
+
+
+def test_a_shutdown_drain_that_is_set_wins_in_any_environment() -> None:
+    settings = settings_from(
+        environment="production", jwt_secret=PRIVATE_SECRET, shutdown_drain_s=0
+    )
+
+    assert settings.shutdown_drain_s_or_default() == 0.0
+
+
+def test_argon2_lanes_that_do_not_fit_the_memory_are_refused() -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(password_hash_memory_kib=16, password_hash_parallelism=4)
+
+    assert describe_settings_errors(refused.value) == [
+        "PHRESH_PASSWORD_HASH_PARALLELISM: needs at least 8 KiB of "
+        "PHRESH_PASSWORD_HASH_MEMORY_KIB per lane (argon2)"
+    ]

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import asyncpg
 import psutil
 import pytest
 
@@ -225,3 +226,31 @@ def test_with_database_swaps_only_the_database() -> None:
     assert embedded.with_database(url, "phresh") == (
         "postgresql://postgres:@/phresh?host=/tmp/ph-abc/pgdata"
     )
+
+
+async def test_the_server_keeps_statement_statistics_and_logs_slow_plans_without_values(
+    short_tmp_dir: Path,
+) -> None:
+    pgdata = short_tmp_dir / "pgdata"
+    secret = "param-" + secrets.token_hex(4)
+    server = embedded.start_server(pgdata, explain_over_ms=1)
+    try:
+        url = await embedded.prepare_database(embedded.database_url(server, "postgres"), "phresh")
+        conn = await asyncpg.connect(url)
+        try:
+            preloaded = await conn.fetchval("SHOW shared_preload_libraries")
+            await conn.fetchval("SELECT pg_sleep(0.01)::text || $1::text", secret)
+            recorded = await conn.fetchval(
+                "SELECT calls FROM pg_stat_statements WHERE query LIKE 'SELECT pg_sleep%'"
+            )
+        finally:
+            await conn.close()
+    finally:
+        embedded.stop_server(server)
+
+    assert preloaded == "pg_stat_statements,auto_explain"
+    assert recorded == 1
+    log = (pgdata / "log").read_text()
+    assert "plan:" in log
+    assert "SELECT pg_sleep(0.01)::text || $1::text" in log
+    assert secret not in log

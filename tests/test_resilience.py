@@ -9,12 +9,15 @@ readiness check (which acquires from the pool itself).
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import httpx
+import psutil
 import pytest
 from fastapi import FastAPI, Query
 
@@ -343,3 +346,78 @@ async def test_a_pool_with_no_connection_free_in_time_is_a_503(database_url: str
     assert_retry_later(waiting)
     assert held_response.status_code == 200
     assert after.status_code == 200
+
+
+@contextmanager
+def frozen(pgdata: Path) -> Iterator[None]:
+    """The whole server stopped by SIGSTOP (postmaster and every backend): it neither answers
+    nor closes, as a hung host or a stalled disk does. SIGCONT at the end."""
+    postmaster = psutil.Process(int((pgdata / "postmaster.pid").read_text().split()[0]))
+    processes = [postmaster, *postmaster.children(recursive=True)]
+    for process in processes:
+        process.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGCONT)
+
+
+# Two ways a frozen server is cut short. The deadline: the client's statement timeout is
+# longer than the request deadline, so the deadline cancels each request. The statement
+# timeout: the deadline is long, and the client gives up on each statement slightly after
+# the server's statement_timeout would have fired.
+FREEZES: dict[str, dict[str, float]] = {
+    "deadline": {"request_deadline_s": 1.5, "db_statement_timeout_ms": 4_000},
+    "statement_timeout": {"request_deadline_s": 30, "db_statement_timeout_ms": 1_000},
+}
+# The longest a request may take while the server is frozen: the sooner of the two limits
+# (1.5 s, and 1 s + the client's 1 s margin), the 1 s connect timeout, and slack for a busy
+# machine; without either, each would wait 30 s (or for ever).
+FROZEN_ANSWER_S = 4.5
+
+
+@pytest.mark.parametrize("limit", FREEZES)
+async def test_a_frozen_server_holds_no_request_past_its_limit_and_the_pool_recovers(
+    short_tmp_dir: Path, limit: str
+) -> None:
+    pgdata = short_tmp_dir / "pgdata"
+    server = await asyncio.to_thread(embedded.start_server, pgdata)
+    try:
+        url = embedded.database_url(server, "postgres")
+        await migrations.upgrade_async(url)
+        settings = make_settings(url, db_connect_timeout_s=1, db_pool_size=4, **FREEZES[limit])
+        setup_pool = await create_pool(settings)
+        try:
+            user, cleaning_id = await committed_user_and_cleaning(setup_pool)
+        finally:
+            await setup_pool.close()
+        requests = calls(user, cleaning_id, auth_headers(settings, user))
+        async with serving(create_app(settings)) as client:
+            # Connections in the pool, idle, when the server freezes.
+            warm = await asyncio.gather(*(requests[name](client) for name in WAYS))
+
+            async def timed(name: str) -> tuple[httpx.Response, float]:
+                started = time.monotonic()
+                response = await requests[name](client)
+                return response, time.monotonic() - started
+
+            with frozen(pgdata):
+                async with asyncio.timeout(60):
+                    during = dict(
+                        zip(
+                            WAYS, await asyncio.gather(*(timed(name) for name in WAYS)), strict=True
+                        )
+                    )
+            after = {name: await requests[name](client) for name in WAYS}
+    finally:
+        await asyncio.to_thread(embedded.stop_server, server)
+
+    for response in warm:
+        assert_ok(response)
+    for name, (response, seconds) in during.items():
+        assert_retry_later(response)
+        assert seconds < FROZEN_ANSWER_S, (name, seconds)
+    # The connections cut short were closed, not handed out again: every request is served.
+    for response in after.values():
+        assert_ok(response)

@@ -12,7 +12,6 @@ import gc
 import logging
 import logging.config
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -20,10 +19,9 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from copy import deepcopy
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import asyncpg
 import typer
@@ -36,6 +34,7 @@ from phresh.config import (
     to_async_url,
     to_libpq_url,
 )
+from phresh.stats import Order
 
 # Alembic, SQLAlchemy (and so phresh.migrations), uvicorn and phresh.embedded are imported
 # where they are used: `phresh --help`, or a refusal such as a taken port, does not wait for
@@ -163,7 +162,7 @@ def database_url(settings: Settings, *, check: bool = True) -> Iterator[str]:
     data_dir = settings.data_dir.expanduser().resolve()
     typer.echo(f"phresh: starting embedded PostgreSQL in {data_dir}", err=True)
     try:
-        server = embedded.start_server(data_dir)
+        server = embedded.start_server(data_dir, explain_over_ms=settings.db_slow_query_ms)
     except (OSError, subprocess.SubprocessError) as exc:
         raise StartupError(
             f"cannot start the embedded PostgreSQL in {data_dir}: {exc}; "
@@ -171,8 +170,7 @@ def database_url(settings: Settings, *, check: bool = True) -> Iterator[str]:
         ) from exc
     try:
         server_url = embedded.database_url(server, "postgres")
-        asyncio.run(embedded.ensure_database(server_url, settings.database_name))
-        yield embedded.with_database(server_url, settings.database_name)
+        yield asyncio.run(embedded.prepare_database(server_url, settings.database_name))
     finally:
         others = embedded.stop_server(
             server,
@@ -181,36 +179,6 @@ def database_url(settings: Settings, *, check: bool = True) -> Iterator[str]:
         if others:
             pids = ", ".join(str(pid) for pid in others)
             typer.echo(f"phresh: embedded PostgreSQL stays up for pid {pids}", err=True)
-
-
-# A query parameter holding a secret: the token of a mail's link (GET /verify-email?token=).
-SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|refresh_token)=)[^&\s]*")
-
-
-class HideSecretQueries(logging.Filter):
-    """Hides the value of ``token=`` (and ``refresh_token=``) wherever a log line's
-    arguments hold a query string: uvicorn's access log prints each request's path whole."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(
-            isinstance(arg, str) and "token=" in arg for arg in record.args
-        ):
-            record.args = tuple(
-                SECRET_QUERY.sub(r"\1[hidden]", arg) if isinstance(arg, str) else arg
-                for arg in record.args
-            )
-        return True
-
-
-def log_config(level: str) -> dict[str, Any]:
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = deepcopy(LOGGING_CONFIG)
-    config["loggers"]["phresh"] = {"handlers": ["default"], "level": level, "propagate": False}
-    config["loggers"]["uvicorn"]["level"] = level
-    config.setdefault("filters", {})["hide_secret_queries"] = {"()": HideSecretQueries}
-    config["handlers"]["access"]["filters"] = ["hide_secret_queries"]
-    return config
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -227,8 +195,15 @@ def create_served_app() -> "FastAPI":
     app a test starts.
     """
     from phresh.main import create_app
+    from phresh.shutdown import DrainOnSigterm
 
     application = create_app()
+    # Only a served process drains on SIGTERM: a test's app leaves the signal alone.
+    application.add_middleware(
+        DrainOnSigterm,
+        shutdown=application.state.shutdown,
+        drain_s=get_settings().shutdown_drain_s_or_default(),
+    )
     gc.collect()
     gc.freeze()
     return application
@@ -320,11 +295,19 @@ def serve(
         # Workers (and --reload children) build their app from the environment.
         os.environ["PHRESH_DATABASE_URL"] = url
         get_settings.cache_clear()
+        from phresh.metrics.serving import multiprocess_metrics
+
+        # Several workers: their metrics add up through files in a directory of this run's.
+        served_by = 1 if reload else (workers or settings.workers)
+        stack.enter_context(multiprocess_metrics(settings.metrics_dir, served_by))
         # uvicorn shuts down gracefully on SIGTERM, then re-raises it; with this handler that
         # ends in SystemExit, so the embedded database is stopped after the server, not left.
         previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
         stack.callback(signal.signal, signal.SIGTERM, previous)
         import uvicorn
+
+        from phresh import logs
+        from phresh.server import HeadGuardProtocol
 
         base = f"http://{url_host(host)}:{port}"
         if web_app_built(settings):
@@ -335,17 +318,21 @@ def serve(
             factory=True,
             host=host,
             port=port,
-            workers=None if reload else (workers or settings.workers),
+            workers=None if reload else served_by,
             reload=reload,
             loop="uvloop",
-            http="httptools",
-            access_log=settings.access_log,
+            # httptools, with a cap on each request's headers and on the time they take.
+            http=HeadGuardProtocol,
+            # One line per request comes from the app (phresh.logs.RequestLog, as
+            # PHRESH_ACCESS_LOG says), without the query string uvicorn's would print.
+            access_log=False,
             # uvicorn believes the forwarded headers of loopback unless told otherwise.
             proxy_headers=bool(settings.forwarded_allow_ips),
             forwarded_allow_ips=settings.forwarded_allow_ips or None,
-            log_config=log_config(settings.log_level),
+            log_config=logs.log_config(settings),
             log_level=settings.log_level.lower(),
-            timeout_graceful_shutdown=10,
+            # After PHRESH_SHUTDOWN_DRAIN_S (phresh.shutdown): the requests in flight get this long.
+            timeout_graceful_shutdown=settings.shutdown_grace_s,
         )
 
 
@@ -474,6 +461,25 @@ def db_create_app_role(
         typer.echo(f"phresh: role {role!r} can now read and write rows, and nothing more")
 
 
+@db_app.command("top")
+@one_line_errors
+def db_top(
+    limit: Annotated[int, typer.Option(min=1, help="How many statements.")] = 10,
+    order: Annotated[
+        Order, typer.Option("--by", help="Total time, time per call, or calls.")
+    ] = Order.total,
+) -> None:
+    """Print the statements that cost the database the most (pg_stat_statements)."""
+    from phresh import stats
+
+    with database_url(load_settings()) as url:
+        try:
+            statements = asyncio.run(stats.top_statements(url, limit=limit, order=order))
+        except stats.StatsUnavailable as exc:
+            raise StartupError(str(exc)) from exc
+        typer.echo(stats.render(statements))
+
+
 @app.command()
 @one_line_errors
 def worker(
@@ -492,7 +498,9 @@ def worker(
         get_settings.cache_clear()
         settings = load_settings()
         asyncio.run(_check_migrated(settings))
-        logging.config.dictConfig(log_config(settings.log_level))
+        from phresh import logs
+
+        logging.config.dictConfig(logs.log_config(settings))
         if settings.smtp_host:
             where = f"over SMTP to {settings.smtp_host}:{settings.smtp_port_or_default()}"
         else:

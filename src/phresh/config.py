@@ -1,6 +1,7 @@
 """Typed settings: one class, every variable prefixed ``PHRESH_``."""
 
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -25,6 +26,10 @@ DATABASE_URL_SCHEMES = (
 
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+# A statement slower than this is logged (and, on the embedded server, its plan).
+DEFAULT_SLOW_QUERY_MS = 200
+# The client waits this much longer than the server's statement_timeout for a statement.
+COMMAND_TIMEOUT_MARGIN_S = 1.0
 
 
 def default_web_dir() -> Path | None:
@@ -53,6 +58,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
+    # One log line per request (phresh.access), in place of uvicorn's access log.
     access_log: bool = True
     # Whose X-Forwarded-For / X-Forwarded-Proto is believed: a comma-separated list of
     # addresses or networks (the load balancer's), "*" for any. Empty: nobody's, so a client
@@ -62,7 +68,23 @@ class Settings(BaseSettings):
     # ("https://app.example.com"). Empty: none; the web app is served from this origin.
     cors_origins: str = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # json: one JSON object per line; text: readable lines. None: json in production, text
+    # elsewhere (log_format_or_default).
+    log_format: Literal["json", "text"] | None = None
     migrate_on_start: bool = True
+    # A request whose request line and headers pass max_header_bytes is answered 431; one
+    # whose request line and headers are not all in header_timeout_s after the connection
+    # opened (or after the first byte of a further request on it) is answered 408; either
+    # way its connection is closed.
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    # On SIGTERM, readiness answers 503 and every response says "Connection: close" while
+    # the server still accepts for shutdown_drain_s, so that a load balancer stops sending
+    # first; then it stops accepting, waits up to shutdown_grace_s (whole seconds, as uvicorn
+    # counts them) for the requests in flight, and closes the pool. None: 0 in development
+    # and test, 5 in production (shutdown_drain_s_or_default).
+    shutdown_drain_s: float | None = Field(default=None, ge=0)
+    shutdown_grace_s: int = Field(default=10, ge=1)
 
     # At most this many connections per process, opened when first needed; one that stays
     # idle db_pool_max_idle_s is closed (0: kept open).
@@ -70,10 +92,18 @@ class Settings(BaseSettings):
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
     db_pool_max_idle_s: float = Field(default=300.0, ge=0)
     db_echo: bool = False
+    # A statement slower than this many ms is logged with its SQL (never its parameters),
+    # its duration and the request's id; 0: none.
+    db_slow_query_ms: int = Field(default=DEFAULT_SLOW_QUERY_MS, ge=0)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
     db_lock_timeout_ms: int = Field(default=5_000, ge=0)
     db_idle_in_transaction_timeout_ms: int = Field(default=60_000, ge=0)
     db_connect_timeout_s: float = Field(default=5.0, gt=0)
+    # No request waits longer than this for its answer to start (a frozen database, a full
+    # pool, a long queue): it answers 503 with Retry-After. Each statement is also bounded in
+    # the client, slightly above statement_timeout (db_command_timeout_s), so a server that
+    # stopped answering cannot hold a connection forever.
+    request_deadline_s: float = Field(default=20.0, gt=0)
 
     # Refused outside development even when not set: BaseSettings validates defaults too.
     jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
@@ -90,6 +120,15 @@ class Settings(BaseSettings):
     # what arrived passes it; a request to an endpoint that needs a token, sent without one,
     # is refused (401) before any of its body is read.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Passwords are hashed with argon2id at these costs (RFC 9106's second choice: 3 passes
+    # over 64 MiB, 4 lanes); a hash made with others is renewed at its owner's next login. A
+    # process runs at most password_hash_concurrency hashes at once (None: one per core),
+    # lets password_hash_queue more wait, and answers any beyond 503 with Retry-After.
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=64 * 1024, ge=8)
+    password_hash_parallelism: int = Field(default=4, ge=1)
+    password_hash_concurrency: int | None = Field(default=None, ge=1)
+    password_hash_queue: int = Field(default=16, ge=0)
     # Posting a cleaning and making an offer need a verified email.
     require_verified_email: bool = False
     # Where people open the links of Phresh's mails (the web app, or this server). Unset:
@@ -136,9 +175,26 @@ class Settings(BaseSettings):
 
     cursor_secret: SecretStr | None = None
 
+    # OpenTelemetry: with a collector's OTLP/HTTP endpoint (http://collector:4318), a span per
+    # request and per SQL statement is exported to <endpoint>/v1/traces. Unset: no tracing,
+    # and none of its cost.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "phresh"
+
     # Live events (GET /events): an idle stream sends a comment line this often, so that
     # proxies keep it open (and a session that ended is noticed: the stream then ends).
     events_keepalive_s: float = Field(default=15.0, gt=0, le=300)
+
+    # GET /metrics (Prometheus) answers clients at these addresses or networks
+    # (comma-separated; empty: none) that came through no proxy, and any client that sends
+    # metrics_token; to everyone else it is a path like any unknown one.
+    metrics_allow: str = "127.0.0.1/32,::1/128"
+    # Sent as "Authorization: Bearer <token>", from anywhere; at least 32 characters.
+    metrics_token: SecretStr | None = None
+    # Where `phresh serve` with several workers makes each run's directory of per-process
+    # metric files, removed when it stops. Unset: the system's temporary directory (a tmpfs
+    # such as /dev/shm keeps them off the disk).
+    metrics_dir: Path | None = None
 
     # Field validators, so that each error names its variable; their messages state the rule
     # and never the value.
@@ -158,7 +214,16 @@ class Settings(BaseSettings):
             raise ValueError(msg) from None
         return value
 
-    @field_validator("public_url")
+    @field_validator("password_hash_parallelism")
+    @classmethod
+    def fit_the_lanes_in_memory(cls, value: int, info: ValidationInfo) -> int:
+        memory_kib = info.data.get("password_hash_memory_kib")
+        if memory_kib is not None and memory_kib < 8 * value:
+            msg = "needs at least 8 KiB of PHRESH_PASSWORD_HASH_MEMORY_KIB per lane (argon2)"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("public_url", "otel_exporter_otlp_endpoint")
     @classmethod
     def accept_http_urls_only(cls, value: str | None) -> str | None:
         if value is None:
@@ -220,12 +285,48 @@ class Settings(BaseSettings):
             raise ValueError(msg) from None
         return value
 
+    @field_validator("metrics_allow")
+    @classmethod
+    def accept_networks_only(cls, value: str) -> str:
+        try:
+            parse_networks(value)
+        except ValueError:
+            msg = "must list IP addresses or networks, comma-separated (10.0.0.0/8,::1)"
+            raise ValueError(msg) from None
+        return value
+
+    def metrics_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return parse_networks(self.metrics_allow)
+
+    @field_validator("metrics_token")
+    @classmethod
+    def refuse_short_metrics_tokens(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_JWT_SECRET_LENGTH:
+            msg = (
+                f"must be at least {MIN_JWT_SECRET_LENGTH} characters; "
+                f"generate one with: {KEY_COMMAND}"
+            )
+            raise ValueError(msg)
+        return value
+
     def link_base(self) -> str:
         """The start of every link in Phresh's mails."""
         if self.public_url is not None:
             return self.public_url
         host = "127.0.0.1" if self.host in {"0.0.0.0", "::", ""} else self.host  # noqa: S104
         return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    def log_format_or_default(self) -> Literal["json", "text"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.environment == "production" else "text"
+
+    def shutdown_drain_s_or_default(self) -> float:
+        if self.shutdown_drain_s is not None:
+            return self.shutdown_drain_s
+        # A few health checks of a load balancer (one every 1 to 2 s, taken out after 2 or 3
+        # failures); nobody waits for one in development.
+        return 5.0 if self.environment == "production" else 0.0
 
     def smtp_port_or_default(self) -> int:
         if self.smtp_port is not None:
@@ -252,6 +353,15 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return value
 
+    def db_command_timeout_s(self) -> float | None:
+        """How long the client waits for one statement: the server's statement_timeout and a
+        margin, so that the server's own error (SQLSTATE 57014) comes first when it can
+        answer at all; None when statement_timeout is off (the request deadline still
+        applies)."""
+        if self.db_statement_timeout_ms == 0:
+            return None
+        return self.db_statement_timeout_ms / 1000 + COMMAND_TIMEOUT_MARGIN_S
+
     def async_database_url(self) -> str:
         if self.database_url is None:
             msg = "no database URL: the embedded server has not been started"
@@ -261,6 +371,13 @@ class Settings(BaseSettings):
     def libpq_database_url(self) -> str:
         """The URL as asyncpg (the application's pool) and the PostgreSQL tools take it."""
         return to_libpq_url(self.async_database_url())
+
+
+def parse_networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Comma-separated addresses or networks; an address is a network of one."""
+    return tuple(
+        ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip()
+    )
 
 
 def to_async_url(url: str) -> str:

@@ -6,8 +6,9 @@ BEGIN, no COMMIT, no locks), or in one transaction when it writes, committed bef
 response is sent and rolled back on any error.
 """
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,8 +16,10 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from fastapi import Depends, Request
 
+from phresh import metrics
 from phresh.config import Settings
 from phresh.errors import AppError
+from phresh.logs import type_name
 
 logger = logging.getLogger("phresh.sql")
 
@@ -49,10 +52,42 @@ def _log_query(record: Any) -> None:
     logger.info("sql %.1f ms: %s", record.elapsed * 1000, " ".join(record.query.split()))
 
 
+# The most of a slow statement's SQL its record carries.
+MAX_LOGGED_SQL = 2000
+
+
+def slow_query_logger(threshold_ms: int) -> Callable[[Any], None]:
+    """A query logger (asyncpg's ``add_query_logger``) that logs each statement slower than
+    ``threshold_ms``: its SQL (never its parameters) and its duration. asyncpg calls it after
+    each statement with ``call_soon``, in a copy of the statement's context: the formatter
+    adds the id of the request it ran for (phresh.logs.request_state)."""
+    threshold_s = threshold_ms / 1000
+
+    def log_if_slow(record: Any) -> None:
+        if record.elapsed < threshold_s:
+            return
+        fields = {
+            "sql": " ".join(record.query.split())[:MAX_LOGGED_SQL],
+            "duration_ms": round(record.elapsed * 1000, 1),
+        }
+        if record.exception is not None:
+            # A statement timeout, a cancelled request: which, not its message.
+            fields["error"] = type_name(type(record.exception))
+        logger.warning("slow query", extra=fields)
+
+    return log_if_slow
+
+
 async def create_pool(settings: Settings) -> Pool:
+    log_slow_queries = (
+        slow_query_logger(settings.db_slow_query_ms) if settings.db_slow_query_ms else None
+    )
+
     async def init(connection: "asyncpg.Connection[asyncpg.Record]") -> None:
         if settings.db_echo:
             connection.add_query_logger(_log_query)
+        if log_slow_queries is not None:
+            connection.add_query_logger(log_slow_queries)
 
     pool = await asyncpg.create_pool(
         settings.libpq_database_url(),
@@ -62,6 +97,9 @@ async def create_pool(settings: Settings) -> Pool:
         max_size=settings.db_pool_size,
         max_inactive_connection_lifetime=settings.db_pool_max_idle_s,
         timeout=settings.db_connect_timeout_s,
+        # Each statement's wait in the client: a server that stopped answering (frozen, a
+        # dead route) fails the statement with TimeoutError instead of holding it forever.
+        command_timeout=settings.db_command_timeout_s(),
         server_settings=server_settings(settings),
         reset=keep_session_state,
         init=init,
@@ -80,9 +118,12 @@ class Database:
 
     @classmethod
     async def open(cls, settings: Settings) -> "Database":
-        return cls(await create_pool(settings), settings.db_pool_timeout_s)
+        pool = await create_pool(settings)
+        metrics.pool_opened(pool)
+        return cls(pool, settings.db_pool_timeout_s)
 
     async def close(self) -> None:
+        metrics.pool_closed(self.pool)
         await self.pool.close()
 
     @asynccontextmanager
@@ -95,9 +136,17 @@ class Database:
         not one per pooled connection, meets a dead one. The error that escapes is then a
         PostgreSQL connection error (SQLSTATE class 08), whichever way asyncpg noticed.
         """
-        async with self.pool.acquire(timeout=self.acquire_timeout_s) as connection:
+        # The pool's acquire and release, timed and counted for /metrics.
+        async with metrics.PoolCheckout(self.pool, self.acquire_timeout_s) as connection:
             try:
                 yield connection
+            except (TimeoutError, asyncio.CancelledError):
+                # A statement that timed out in the client, or a request cancelled by its
+                # deadline: the connection may be in the middle of a statement the server
+                # has not answered. It cannot be handed to anyone else: close it (the server
+                # rolls back what it held) and let the pool open a new one.
+                close_unfinished(connection)
+                raise
             except Exception as exc:
                 if isinstance(exc, asyncpg.InternalClientError) and not connection_lost(connection):
                     # asyncpg's protocol read a message it did not expect: most often the
@@ -148,6 +197,13 @@ def connection_lost(connection: Connection) -> bool:
         return True
 
 
+def close_unfinished(connection: Connection) -> None:
+    """Close a connection that may be waiting on a statement (a timeout, a cancelled
+    request): nothing of it can be reused, and the server ends the session's transaction."""
+    if not connection_lost(connection):
+        connection.terminate()
+
+
 @asynccontextmanager
 async def in_transaction(connection: Connection) -> AsyncIterator[None]:
     """A transaction on ``connection`` (a savepoint inside one): committed when the block
@@ -158,6 +214,11 @@ async def in_transaction(connection: Connection) -> AsyncIterator[None]:
     await transaction.start()
     try:
         yield
+    except (TimeoutError, asyncio.CancelledError):
+        # A ROLLBACK would wait on a server that may not answer: closing the connection
+        # rolls back too, and takes no round trip.
+        close_unfinished(connection)
+        raise
     except AppError as exc:
         if exc.commits:
             await transaction.commit()

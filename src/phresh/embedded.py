@@ -31,7 +31,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import asyncpg
 import psutil
 
-from phresh.config import to_libpq_url
+from phresh.config import DEFAULT_SLOW_QUERY_MS, to_libpq_url
 
 with warnings.catch_warnings():
     # platformdirs warns at import when XDG_RUNTIME_DIR is unset (containers, CI, root
@@ -49,6 +49,50 @@ STOP_TIMEOUT_S = 30.0
 
 # Handles this process holds per data directory: it is one user however many it holds.
 _held: Counter[Path] = Counter()
+
+# Our settings of the server, in a file of their own beside postgresql.conf, which includes
+# it; written again at each start (a server already running reads it at its next start).
+CONFIG_FILE = "phresh.conf"
+INCLUDE_CONFIG = f"include_if_exists = '{CONFIG_FILE}'"
+
+
+def server_config(explain_over_ms: int) -> str:
+    """Statement statistics for `phresh db top` (pg_stat_statements), and the plan of each
+    statement slower than ``explain_over_ms`` in the server's log (auto_explain; 0: none),
+    without the values of its parameters."""
+    return "\n".join(
+        (
+            "# Written by phresh at each start (src/phresh/embedded.py): edits are lost.",
+            "shared_preload_libraries = 'pg_stat_statements,auto_explain'",
+            f"auto_explain.log_min_duration = {explain_over_ms if explain_over_ms > 0 else -1}",
+            "auto_explain.log_parameter_max_length = 0",
+            "",
+        )
+    )
+
+
+def configure(pgdata: Path, explain_over_ms: int) -> None:
+    (pgdata / CONFIG_FILE).write_text(server_config(explain_over_ms), encoding="utf-8")
+    main_config = pgdata / "postgresql.conf"
+    lines = main_config.read_text(encoding="utf-8").splitlines()
+    if INCLUDE_CONFIG not in lines:
+        with main_config.open("a", encoding="utf-8") as file:
+            file.write(f"\n{INCLUDE_CONFIG}\n")
+
+
+class ConfiguredServer(PostgresServer):
+    """The wheel's server, with our settings in its data directory before it starts: its
+    constructor initialises the directory (``ensure_pgdata_inited``), then starts the server
+    unless it runs."""
+
+    def __init__(self, pgdata: Path, *, explain_over_ms: int) -> None:
+        self.explain_over_ms = explain_over_ms
+        # cleanup_mode=None: the wheel never stops it; stop_server does.
+        super().__init__(pgdata, cleanup_mode=None)
+
+    def ensure_pgdata_inited(self) -> None:
+        super().ensure_pgdata_inited()
+        configure(self.pgdata, self.explain_over_ms)
 
 
 @dataclass(frozen=True)
@@ -139,8 +183,13 @@ def prune_dead_users(users: dict[int, str]) -> list[int]:
     return dead
 
 
-def start_server(pgdata: Path, *, delete_on_exit: bool = False) -> EmbeddedServer:
-    """Start the server for ``pgdata``, or join the one running; register this process."""
+def start_server(
+    pgdata: Path, *, delete_on_exit: bool = False, explain_over_ms: int = DEFAULT_SLOW_QUERY_MS
+) -> EmbeddedServer:
+    """Start the server for ``pgdata``, or join the one running; register this process.
+
+    ``explain_over_ms``: the plan of a statement slower than this goes to the server's log.
+    """
     pgdata = pgdata.expanduser().resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     with _locked_users(pgdata) as users:
@@ -148,8 +197,8 @@ def start_server(pgdata: Path, *, delete_on_exit: bool = False) -> EmbeddedServe
         pgdata.mkdir(mode=0o700, exist_ok=True)  # empty: initdb fills it
         # Always a new handle (not the wheel's per-process cache, which would hand back a
         # server stopped since): it initialises the directory if needed and starts the server
-        # unless it runs. cleanup_mode=None: the wheel never stops it; stop_server does.
-        handle = PostgresServer(pgdata, cleanup_mode=None)
+        # unless it runs.
+        handle = ConfiguredServer(pgdata, explain_over_ms=explain_over_ms)
         start = process_start(os.getpid())
         assert start is not None
         users[os.getpid()] = start
@@ -287,6 +336,20 @@ async def ensure_database(url: str, database: str) -> bool:
         return True
     finally:
         await conn.close()
+
+
+async def prepare_database(server_url: str, database: str) -> str:
+    """Create ``database`` unless it exists, with the view of pg_stat_statements in it (for
+    `phresh db top`). Returns its URL."""
+    await ensure_database(server_url, database)
+    url = with_database(server_url, database)
+    conn = await asyncpg.connect(to_libpq_url(url))
+    try:
+        # IF NOT EXISTS answers with a notice, which nobody listens to.
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    finally:
+        await conn.close()
+    return url
 
 
 async def drop_database(url: str, database: str) -> None:

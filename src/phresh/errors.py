@@ -16,6 +16,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from phresh import metrics
+from phresh.kit.routes import route_template
+from phresh.logs import describe_error
+
 logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -301,12 +305,11 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
 
 async def handle_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     # Connection refused, pool exhausted, statement or lock timeout: the client may retry.
-    sqlstate = exc.sqlstate if isinstance(exc, asyncpg.PostgresError) else None
+    metrics.database_unavailable(exc)
+    # Its type and SQLSTATE say which: no call path, this is no bug.
     logger.warning(
-        "database unavailable request_id=%s error=%s sqlstate=%s",
-        _request_id(request),
-        type(exc).__name__,
-        sqlstate or "-",
+        "database unavailable",
+        extra={"request_id": _request_id(request), **describe_error(exc, frames=False)},
     )
     return problem_response(
         request,
@@ -319,19 +322,17 @@ async def handle_database_unavailable(request: Request, exc: Exception) -> JSONR
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # A 500 is a bug. Log where it happened, not the traceback or the message, which may
-    # carry secrets or user data; the request id ties the log line to the response.
-    frame = exc.__traceback__
-    while frame is not None and frame.tb_next is not None:
-        frame = frame.tb_next
-    where = f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame else "?"
+    # A 500 is a bug, logged once: its type, chain and call path (and SQLSTATE), never its
+    # message or locals, which may carry secrets or user data; the request id ties the
+    # record to the response and to the request's line.
     logger.error(
-        "unhandled error request_id=%s method=%s path=%s error=%s at=%s",
-        _request_id(request),
-        request.method,
-        request.url.path,
-        type(exc).__name__,
-        where,
+        "unhandled error",
+        extra={
+            "request_id": _request_id(request),
+            "method": request.method,
+            "route": route_template(request.scope),
+            **describe_error(exc),
+        },
     )
     return problem_response(
         request,

@@ -23,16 +23,22 @@ from phresh.events.router import router as events_router
 from phresh.feed.router import router as feed_router
 from phresh.health.router import router as health_router
 from phresh.kit.bodies import BodyGuard
+from phresh.kit.deadline import RequestDeadline
 from phresh.kit.docs import install_docs
 from phresh.kit.headers import SecurityHeaders
 from phresh.kit.openapi import build_openapi, operation_id, uses
 from phresh.kit.pagination import CursorCodec
 from phresh.kit.query import ParameterGuard
+from phresh.logs import RequestLog
 from phresh.mail.worker import start_worker
+from phresh.metrics.asgi import install_metrics
 from phresh.migrations import HEAD
 from phresh.offers.router import my_offers_router
 from phresh.offers.router import router as offers_router
 from phresh.ratelimit import RateLimits
+from phresh.shutdown import Shutdown
+from phresh.tracing import install_tracing
+from phresh.users.passwords import configure as configure_passwords
 from phresh.users.router import router as users_router
 from phresh.web import install_web_app
 
@@ -56,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The process's password-hashing gate, with these settings' costs and bounds.
+        configure_passwords(settings)
         database = await Database.open(settings)
         app.state.database = database
         app.state.rate_limits = RateLimits.from_settings(settings)
@@ -70,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.rate_limits.close()
             await app.state.event_listener.close()
             await database.close()
+            if app.state.stop_tracing is not None:
+                await app.state.stop_tracing()
 
     app = FastAPI(
         title="Phresh",
@@ -91,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.migration_head = HEAD
+    # Set on SIGTERM in a served process (phresh.shutdown): readiness then answers 503.
+    app.state.shutdown = Shutdown()
     app.state.token_reader = TokenReader(settings)
     # Every "now" of the account rules (sessions, links): tests replace it to move time.
     app.state.clock = utc_now
@@ -106,11 +118,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         needs_token=lambda route: uses(route, get_current_user),
         missing_token=lambda: Unauthorized(MISSING_TOKEN),
     )
+    # Inside the request-id middleware too: its 503 carries the id.
+    app.add_middleware(RequestDeadline, seconds=settings.request_deadline_s)
     install_error_handlers(app)
     # Outside the request-id middleware: its own 500s carry these headers too.
     app.add_middleware(SecurityHeaders, https=settings.environment != "development")
+    # Around everything but CORS: a request's span covers its whole handling.
+    app.state.stop_tracing = install_tracing(app, settings)
     if origins := settings.cors_origin_list():
-        # Outermost: a preflight is answered before anything else looks at the request.
+        # Outermost but for the request log and the metrics: a preflight is answered before
+        # anything else looks at the request.
         app.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
@@ -120,6 +137,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["X-Request-ID", "Retry-After", "Location"],
             max_age=600,
         )
+    # Outside the request-id middleware and CORS: one line per request, with the status the
+    # client got (the request-id middleware's 500s and CORS preflights included).
+    app.add_middleware(RequestLog, enabled=settings.access_log)
+    # Outside the rest: every request counted and timed whoever answers it; GET /metrics.
+    install_metrics(app, settings)
     install_docs(app, title="Phresh API", openapi_url=OPENAPI_URL)
 
     def openapi() -> dict[str, Any]:

@@ -44,6 +44,7 @@ from limits.errors import StorageError
 if TYPE_CHECKING:
     from redis.asyncio import BlockingConnectionPool
 
+from phresh import metrics
 from phresh.auth.exceptions import LoginRateLimited, RateLimited
 from phresh.config import Settings
 
@@ -250,6 +251,7 @@ class RateLimits:
         name; LoginRateLimited when either is over its limits (see ``hit``)."""
         refusal = await self._check(Action.login, _keys(address, account))
         if refusal is not None:
+            metrics.rate_limited(Action.login, refusal.scope)
             detail, headers = self._refusal(Action.login, refusal)
             raise LoginRateLimited(detail, headers=headers)
 
@@ -264,6 +266,7 @@ class RateLimits:
         """
         refusal = await self._check(action, _keys(address, account))
         if refusal is not None:
+            metrics.rate_limited(action, refusal.scope)
             detail, headers = self._refusal(action, refusal)
             raise RateLimited(detail, headers=headers)
 

@@ -34,6 +34,8 @@ async def get_current_user(
         )
     # For the endpoints about the caller's own session (logout, the list of sessions).
     request.state.session_id = claims.session_id
+    # For the request's log line (phresh.logs).
+    request.state.user_id = user.id
     return user
 
 

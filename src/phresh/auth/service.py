@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from phresh import metrics
 from phresh.auth import repository
 from phresh.auth.exceptions import (
     InvalidCredentials,
@@ -227,9 +228,11 @@ async def log_in(
     await count_login_attempt(limits, client, login if user is None else login_account(user.id))
     if user is None:
         await user_service.burn_password_check(password)
+        metrics.login_failed("unknown_account")
         raise InvalidCredentials(INVALID_CREDENTIALS)
-    valid = await user_service.verify_password(password, user.password_hash)
+    valid = await user_service.check_password(connection, user, password)
     if not valid or not user.is_active:
+        metrics.login_failed("wrong_password" if not valid else "inactive")
         raise InvalidCredentials(INVALID_CREDENTIALS)
     return await start_session(connection, settings, user, client, now)
 
@@ -396,7 +399,7 @@ async def change_password(
     now: datetime,
 ) -> None:
     """A new password, given the current one; every other session ends."""
-    if not await user_service.verify_password(current_password, user.password_hash):
+    if not await user_service.check_password(connection, user, current_password):
         raise WrongPassword("The current password is not right.")
     await user_service.set_password(connection, user.id, new_password)
     await repository.spend_account_tokens(connection, user.id, TokenPurpose.reset_password, now)

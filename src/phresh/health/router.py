@@ -19,5 +19,9 @@ async def read_liveness() -> Liveness:
     summary="200 when the database answers and is migrated to head; 503 with a reason otherwise",
 )
 async def read_readiness(request: Request) -> Readiness:
-    await health_service.check_ready(get_database(request), request.app.state.migration_head)
+    await health_service.check_ready(
+        get_database(request),
+        request.app.state.migration_head,
+        shutting_down=request.app.state.shutdown.began,
+    )
     return Readiness()

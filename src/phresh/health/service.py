@@ -16,7 +16,11 @@ class NotReady(ServiceUnavailable):
     title = "Not ready"
 
 
-async def check_ready(database: Database, head: str | None) -> None:
+async def check_ready(database: Database, head: str | None, *, shutting_down: bool = False) -> None:
+    # A process shutting down still serves what reaches it (phresh.shutdown), but a load
+    # balancer should send nothing more: no need to ask the database.
+    if shutting_down:
+        raise NotReady("shutting down: send new requests elsewhere")
     try:
         async with asyncio.timeout(READY_TIMEOUT_S):
             current = await repository.read_schema_revision(database)

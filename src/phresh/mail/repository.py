@@ -96,6 +96,20 @@ async def mark_skipped(connection: Connection, mail_id: int) -> None:
     await connection.execute(MARK_SKIPPED, mail_id)
 
 
+# Both read the partial index of pending mails (ix_mail_pending_created_at) only.
+OUTBOX_BACKLOG = (
+    "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 "
+    "FROM mail WHERE status = 'pending'"
+)
+
+
+async def read_outbox_backlog(connection: Connection) -> tuple[int, float]:
+    """How many mails are pending, and how many seconds the oldest of them has waited."""
+    row = await connection.fetchrow(OUTBOX_BACKLOG)
+    assert row is not None  # an aggregate answers one row
+    return int(row[0]), float(row[1])
+
+
 RECORD_FAILURE = (
     "UPDATE mail SET attempts = attempts + 1, last_error = $2, status = $3 WHERE id = $1"
 )

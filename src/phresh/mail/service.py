@@ -21,3 +21,8 @@ async def enqueue_mail(
         mail_id = await repository.insert_mail(connection, kind, recipient, user_id)
         await repository.enqueue_delivery(connection, mail_id)
     return mail_id
+
+
+async def read_outbox_backlog(connection: Connection) -> tuple[int, float]:
+    """The mails waiting to be sent: how many, and the oldest one's wait in seconds."""
+    return await repository.read_outbox_backlog(connection)

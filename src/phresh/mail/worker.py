@@ -21,6 +21,7 @@ import asyncpg
 from pgqueuer import AsyncpgDriver, Job, Queries, QueueManager, RetryRequested
 from pgqueuer.types import QueueExecutionMode
 
+from phresh import metrics
 from phresh.auth import repository as auth_repository
 from phresh.auth import service as auth_service
 from phresh.auth.service import Clock, utc_now
@@ -177,9 +178,11 @@ async def _record_failure(
     attempts = mail.attempts + 1
     if attempts >= settings.mail_max_attempts:
         await repository.record_failure(connection, mail.id, error, MailStatus.failed)
+        metrics.mail_failed("given_up")
         logger.error("mail %d given up after %d attempts: %s", mail.id, attempts, error)
         return Delivery(MailStatus.failed, error=error)
     await repository.record_failure(connection, mail.id, error, MailStatus.pending)
+    metrics.mail_failed("retrying")
     delay = retry_delay(settings, attempts)
     logger.warning(
         "mail %d, attempt %d failed (trying again in %g s): %s",

@@ -141,6 +141,16 @@ async def set_password(connection: Connection, user_id: int, password_hash: str)
     await connection.execute(SET_PASSWORD, user_id, password_hash)
 
 
+RENEW_PASSWORD_HASH = 'UPDATE "user" SET password_hash = $3 WHERE id = $1 AND password_hash = $2'
+
+
+async def renew_password_hash(
+    connection: Connection, user_id: int, old_hash: str, new_hash: str
+) -> None:
+    """The same password hashed with today's parameters, unless it changed meanwhile."""
+    await connection.execute(RENEW_PASSWORD_HASH, user_id, old_hash, new_hash)
+
+
 SET_EMAIL = f"""
 UPDATE "user" u SET email = $2, email_verified = false WHERE id = $1 RETURNING {USER_COLUMNS}
 """  # noqa: S608 - USER_COLUMNS is a constant

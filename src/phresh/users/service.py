@@ -1,38 +1,30 @@
 """Rules about users: registration, passwords, profiles."""
 
-from functools import lru_cache
-
-from pwdlib import PasswordHash
-from pwdlib.hashers.argon2 import Argon2Hasher
-from starlette.concurrency import run_in_threadpool
-
 from phresh.db import Connection
 from phresh.kit.repository import ConstraintViolation
 from phresh.models import Profile, User
 from phresh.users import repository
 from phresh.users.exceptions import EmailTaken, UsernameTaken, UserNotFound, WrongPassword
+from phresh.users.passwords import passwords
 from phresh.users.schemas import ProfileUpdate, UserCreate
-
-_hasher = PasswordHash((Argon2Hasher(),))
 
 
 async def hash_password(password: str) -> str:
-    # Argon2 is deliberately slow: keep it off the event loop.
-    return await run_in_threadpool(_hasher.hash, password)
+    return await passwords().hash(password)
 
 
-async def verify_password(password: str, password_hash: str) -> bool:
-    return await run_in_threadpool(_hasher.verify, password, password_hash)
-
-
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    return _hasher.hash("phresh-timing-equaliser")
+async def check_password(connection: Connection, user: User, password: str) -> bool:
+    """Whether ``password`` is ``user``'s. A hash made with other parameters than today's is
+    renewed on the way (unless the password changed meanwhile)."""
+    valid, renewed = await passwords().verify(password, user.password_hash)
+    if valid and renewed is not None:
+        await repository.renew_password_hash(connection, user.id, user.password_hash, renewed)
+    return valid
 
 
 async def burn_password_check(password: str) -> None:
     """Spend the time a real check would, so a missing user cannot be told apart by timing."""
-    await run_in_threadpool(_hasher.verify, password, _dummy_hash())
+    await passwords().burn(password)
 
 
 async def register_user(connection: Connection, data: UserCreate) -> tuple[User, Profile]:
@@ -128,7 +120,7 @@ async def change_email(
 ) -> User:
     """The user with ``email``, unverified until its link is followed; the current password
     is asked first, so a stolen access token cannot take the account over by mail."""
-    if not await verify_password(current_password, user.password_hash):
+    if not await check_password(connection, user, current_password):
         raise WrongPassword("The current password is not right.")
     if email == user.email:
         return user

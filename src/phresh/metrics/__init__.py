@@ -1,0 +1,253 @@
+"""What Phresh counts for Prometheus, and the calls that count it.
+
+The families live in prometheus_client's default registry. Under ``phresh serve`` with
+several workers, PROMETHEUS_MULTIPROC_DIR is set before any worker starts
+(``phresh.metrics.serving``), so each process writes its values to files there and the
+process answering GET /metrics adds them all up (``phresh.metrics.asgi``); without it, one
+process, the values are read from memory. Gauges say how the processes' values combine:
+``livesum``, the sum over the processes alive.
+
+Every label takes few values whatever clients send: a route is its template, a method one of
+a fixed set, a reason or an action one of the names listed here. The counters of such fixed
+names start at 0 for each, so that a rate is defined before the first event.
+
+Nothing here imports the rest of Phresh: errors, db, ratelimit and the services call in.
+"""
+
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal
+
+import asyncpg
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+
+from phresh.metrics.serving import announce_process
+
+if TYPE_CHECKING:
+    from phresh.db import Connection, Pool
+
+# No *_created series beside each counter and histogram: twice the series, for a start time
+# that Prometheus finds from the counters' resets anyway. (Multiprocess mode has none.)
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+# Seconds. From the 1 ms of a cached read to the 20 s of the request deadline.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20)
+# Seconds spent waiting for a pooled connection: nothing at all, mostly; up to the 5 s of
+# PHRESH_DB_POOL_TIMEOUT_S when the pool is full.
+POOL_WAIT_BUCKETS = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10)
+
+HTTP_REQUESTS = Counter(
+    "phresh_http_requests",
+    "Requests answered, by method, route template and status.",
+    ["method", "route", "status"],
+)
+HTTP_DURATION = Histogram(
+    "phresh_http_request_duration_seconds",
+    "From the request's arrival to the end of its answer, by method and route template.",
+    ["method", "route"],
+    buckets=LATENCY_BUCKETS,
+)
+HTTP_IN_FLIGHT = Gauge(
+    "phresh_http_requests_in_flight",
+    "Requests under way (scrapes of /metrics not included).",
+    multiprocess_mode="livesum",
+)
+
+UnavailableReason = Literal[
+    "statement_timeout",  # SQLSTATE 57014: PHRESH_DB_STATEMENT_TIMEOUT_MS
+    "lock_timeout",  # 55P03: PHRESH_DB_LOCK_TIMEOUT_MS
+    "conflict",  # 40001, 40P01: a serialization failure, a deadlock
+    "connection",  # class 08, or the socket's own error: the database is unreachable
+    "overloaded",  # class 53: too many connections, out of memory or disk
+    "shutdown",  # 57P0x: the server is shutting down or starting
+    "timeout",  # no pooled connection in time, or no answer to a statement in time
+    "deadline",  # PHRESH_REQUEST_DEADLINE_S passed (phresh.kit.deadline)
+]
+UNAVAILABLE_REASONS: tuple[UnavailableReason, ...] = (
+    "statement_timeout",
+    "lock_timeout",
+    "conflict",
+    "connection",
+    "overloaded",
+    "shutdown",
+    "timeout",
+    "deadline",
+)
+UNAVAILABLE = Counter(
+    "phresh_http_unavailable",
+    "503 answers (retry shortly) by reason: database timeouts and failures, the deadline.",
+    ["reason"],
+)
+
+DB_POOL_CONNECTIONS = Gauge(
+    "phresh_db_pool_connections",
+    "Connections the pools hold open (each process's as of its last checkout or scrape).",
+    multiprocess_mode="livesum",
+)
+DB_POOL_MAX = Gauge(
+    "phresh_db_pool_max_connections",
+    "Connections the pools may open at most (PHRESH_DB_POOL_SIZE per process).",
+    multiprocess_mode="livesum",
+)
+DB_POOL_CHECKED_OUT = Gauge(
+    "phresh_db_pool_checked_out",
+    "Pooled connections in use by a request or the mail worker.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_WAITING = Gauge(
+    "phresh_db_pool_waiting",
+    "Checkouts waiting for a connection: demand beyond the pools' size.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_WAIT = Histogram(
+    "phresh_db_pool_wait_seconds",
+    "Time a checkout waited for its connection, whether it got one or timed out.",
+    buckets=POOL_WAIT_BUCKETS,
+)
+DB_POOL_TIMEOUTS = Counter(
+    "phresh_db_pool_timeouts",
+    "Checkouts that got no connection within PHRESH_DB_POOL_TIMEOUT_S.",
+)
+
+LoginFailure = Literal["unknown_account", "wrong_password", "inactive"]
+LOGIN_FAILURE_REASONS: tuple[LoginFailure, ...] = ("unknown_account", "wrong_password", "inactive")
+LOGIN_FAILURES = Counter(
+    "phresh_login_failures",
+    "Logins refused for their credentials (401), by reason; rate-limited ones not included.",
+    ["reason"],
+)
+
+# The values of phresh.ratelimit's Action and Scope (not imported: it imports this module's
+# callers).
+RATE_LIMIT_ACTIONS = ("login", "register", "forgot_password", "verify_resend")
+RATE_LIMIT_SCOPES = ("address", "account")
+RATE_LIMIT_REFUSALS = Counter(
+    "phresh_rate_limit_refusals",
+    "Attempts refused (429) by action, and by what was over its limit: address or account.",
+    ["action", "scope"],
+)
+
+MailFailure = Literal["retrying", "given_up"]
+MAIL_FAILURE_OUTCOMES: tuple[MailFailure, ...] = ("retrying", "given_up")
+MAIL_FAILURES = Counter(
+    "phresh_mail_delivery_failures",
+    "Failed mail deliveries: retrying (tried again later) or given_up (marked failed).",
+    ["outcome"],
+)
+
+# Under several workers, this process's gauges leave the sums when it is gone.
+announce_process()
+
+for _reason in UNAVAILABLE_REASONS:
+    UNAVAILABLE.labels(_reason)
+for _login in LOGIN_FAILURE_REASONS:
+    LOGIN_FAILURES.labels(_login)
+for _action in RATE_LIMIT_ACTIONS:
+    for _scope in RATE_LIMIT_SCOPES:
+        RATE_LIMIT_REFUSALS.labels(_action, _scope)
+for _outcome in MAIL_FAILURE_OUTCOMES:
+    MAIL_FAILURES.labels(_outcome)
+
+# SQLSTATEs (exact, then by prefix) of the database errors answered 503 (phresh.errors).
+SQLSTATE_REASONS: dict[str, UnavailableReason] = {
+    "57014": "statement_timeout",
+    "55P03": "lock_timeout",
+    "40001": "conflict",
+    "40P01": "conflict",
+}
+SQLSTATE_CLASS_REASONS: dict[str, UnavailableReason] = {
+    "08": "connection",
+    "53": "overloaded",
+    "57P": "shutdown",
+}
+
+
+def unavailable(reason: UnavailableReason) -> None:
+    """Count a 503 answered for ``reason``."""
+    UNAVAILABLE.labels(reason).inc()
+
+
+def database_unavailable(exc: BaseException) -> None:
+    """Count a 503 answered for a database error (what ``errors.handle_database_unavailable``
+    is given: a PostgreSQL error of a retryable SQLSTATE, or the socket's OSError)."""
+    unavailable(unavailable_reason(exc))
+
+
+def unavailable_reason(exc: BaseException) -> UnavailableReason:
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    sqlstate = exc.sqlstate if isinstance(exc, asyncpg.PostgresError) else None
+    if sqlstate is None:
+        return "connection"
+    if sqlstate in SQLSTATE_REASONS:
+        return SQLSTATE_REASONS[sqlstate]
+    for prefix, reason in SQLSTATE_CLASS_REASONS.items():
+        if sqlstate.startswith(prefix):
+            return reason
+    return "connection"
+
+
+def login_failed(reason: LoginFailure) -> None:
+    LOGIN_FAILURES.labels(reason).inc()
+
+
+def rate_limited(action: str, scope: str) -> None:
+    """Count a refusal of ``action`` (a ratelimit.Action) for its ``scope`` (a Scope)."""
+    RATE_LIMIT_REFUSALS.labels(action, scope).inc()
+
+
+def mail_failed(outcome: MailFailure) -> None:
+    MAIL_FAILURES.labels(outcome).inc()
+
+
+def pool_opened(pool: "Pool") -> None:
+    DB_POOL_MAX.inc(pool.get_max_size())
+
+
+def pool_closed(pool: "Pool") -> None:
+    DB_POOL_MAX.dec(pool.get_max_size())
+    DB_POOL_CONNECTIONS.set(0)
+
+
+def pool_sampled(pool: "Pool") -> None:
+    DB_POOL_CONNECTIONS.set(pool.get_size())
+
+
+class PoolCheckout:
+    """``async with PoolCheckout(pool, timeout) as connection``: asyncpg's ``pool.acquire``
+    and ``pool.release``, with the wait timed and the connections in use counted."""
+
+    __slots__ = ("connection", "pool", "timeout")
+
+    def __init__(self, pool: "Pool", timeout: float) -> None:
+        self.pool = pool
+        self.timeout = timeout
+        self.connection: Connection | None = None
+
+    async def __aenter__(self) -> "Connection":
+        DB_POOL_WAITING.inc()
+        started = time.perf_counter()
+        try:
+            connection = await self.pool.acquire(timeout=self.timeout)
+        except TimeoutError:
+            DB_POOL_TIMEOUTS.inc()
+            raise
+        finally:
+            DB_POOL_WAIT.observe(time.perf_counter() - started)
+            DB_POOL_WAITING.dec()
+        DB_POOL_CHECKED_OUT.inc()
+        # When it opens connections: a checkout that found none idle.
+        DB_POOL_CONNECTIONS.set(self.pool.get_size())
+        self.connection = connection
+        return connection
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        connection, self.connection = self.connection, None
+        DB_POOL_CHECKED_OUT.dec()
+        if connection is not None:
+            await self.pool.release(connection)
