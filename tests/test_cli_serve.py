@@ -6,13 +6,8 @@ Every process here shares one embedded data directory, initialised once for the 
 import gc
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,52 +21,26 @@ from phresh import embedded
 from phresh.cli import app, create_served_app, url_host
 from phresh.config import Settings, get_settings
 from phresh.main import create_app
+from tests.fixtures.serving import (
+    PHRESH,
+    STARTUP_TIMEOUT_S,
+    environment,
+    free_port,
+    migrated_data_dir,
+    postmaster_pid,
+    ready_status,
+    served,
+    stop,
+)
 
-PHRESH = Path(sys.executable).parent / "phresh"
-READY = "/api/v1/health/ready"
-STARTUP_TIMEOUT_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+# The request lines of a served process, as an operator reads them.
+LOGGED = {"PHRESH_ACCESS_LOG": "true", "PHRESH_LOG_LEVEL": "INFO"}
 
 
 @pytest.fixture(scope="module")
 def data_dir() -> Iterator[Path]:
-    """A migrated embedded data directory (short path: a Unix socket path is short)."""
-    parent = Path(tempfile.mkdtemp(prefix="ph-"))
-    pgdata = parent / "pgdata"
-    subprocess.run(  # noqa: S603 - our own command
-        [PHRESH, "db", "upgrade"],
-        env=environment(pgdata, free_port()),
-        cwd=parent,
-        check=True,
-        capture_output=True,
-        timeout=STARTUP_TIMEOUT_S,
-    )
-    try:
+    with migrated_data_dir() as pgdata:
         yield pgdata
-    finally:
-        # Only a failed test leaves the server running: stop it before deleting its files.
-        if (pgdata / "postmaster.pid").exists():
-            pid = postmaster_pid(pgdata)
-            if embedded.process_start(pid) is not None:
-                os.kill(pid, signal.SIGQUIT)
-        shutil.rmtree(parent, ignore_errors=True)
-
-
-def environment(pgdata: Path, port: int) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("PHRESH_")}
-    env |= {
-        "PHRESH_DATA_DIR": str(pgdata),
-        "PHRESH_PORT": str(port),
-        "PHRESH_ACCESS_LOG": "false",
-        "PHRESH_LOG_LEVEL": "WARNING",
-    }
-    return env
 
 
 def phresh(pgdata: Path, port: int, *args: str) -> subprocess.Popen[str]:
@@ -98,47 +67,11 @@ def run(
     return process.returncode, output
 
 
-def ready_status(port: int) -> int:
-    return httpx.get(f"http://127.0.0.1:{port}{READY}", timeout=5).status_code
-
-
-def wait_until_ready(server: subprocess.Popen[str], port: int) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while True:
-        try:
-            if ready_status(port) == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            output, _ = server.communicate()
-            pytest.fail(f"phresh serve did not become ready:\n{output}")
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def serving(data_dir: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """A ``phresh serve`` on the module's data directory, ready; killed if a test leaves it."""
-    port = free_port()
-    with phresh(data_dir, port, "serve") as server:
-        try:
-            wait_until_ready(server, port)
-            yield server, port
-        finally:
-            if server.poll() is None:
-                server.kill()
-                server.wait()
-
-
-def stop(server: subprocess.Popen[str]) -> str:
-    server.send_signal(signal.SIGTERM)
-    output, _ = server.communicate(timeout=STARTUP_TIMEOUT_S)
-    return output
-
-
-def postmaster_pid(pgdata: Path) -> int:
-    return int((pgdata / "postmaster.pid").read_text().split()[0])
+    with served(data_dir) as server:
+        yield server
 
 
 def test_a_command_beside_the_server_leaves_the_database_up_until_the_server_stops(
@@ -290,26 +223,12 @@ async def test_create_app_and_its_lifespan_freeze_nothing(settings: Settings) ->
 
 
 def test_the_access_log_hides_the_token_of_a_mail_link(data_dir: Path) -> None:
-    port = free_port()
     # The page the link opens is the web app's: a build of one page stands in for it.
     build = data_dir.parent / "dist"
     build.mkdir()
     (build / "index.html").write_text("<!doctype html><title>Phresh</title>")
-    env = environment(data_dir, port) | {
-        "PHRESH_ACCESS_LOG": "true",
-        "PHRESH_LOG_LEVEL": "INFO",
-        "PHRESH_WEB_DIR": str(build),
-    }
-    with subprocess.Popen(  # noqa: S603 - our own command
-        [PHRESH, "serve"],
-        env=env,
-        cwd=data_dir.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as server:
+    with served(data_dir, **LOGGED, PHRESH_WEB_DIR=str(build)) as (server, port):
         try:
-            wait_until_ready(server, port)
             page = httpx.get(
                 f"http://127.0.0.1:{port}/verify-email?token=s3cret-link-token", timeout=5
             )
@@ -328,22 +247,8 @@ def test_the_access_log_hides_the_token_of_a_mail_link(data_dir: Path) -> None:
 def test_a_forwarded_address_is_believed_only_from_the_allowed(
     data_dir: Path, allowed: str, logged: str
 ) -> None:
-    port = free_port()
-    env = environment(data_dir, port) | {
-        "PHRESH_ACCESS_LOG": "true",
-        "PHRESH_LOG_LEVEL": "INFO",
-        "PHRESH_FORWARDED_ALLOW_IPS": allowed,
-    }
-    with subprocess.Popen(  # noqa: S603 - our own command
-        [PHRESH, "serve"],
-        env=env,
-        cwd=data_dir.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as server:
+    with served(data_dir, **LOGGED, PHRESH_FORWARDED_ALLOW_IPS=allowed) as (server, port):
         try:
-            wait_until_ready(server, port)
             live = httpx.get(
                 f"http://127.0.0.1:{port}/api/v1/health/live",
                 headers={"X-Forwarded-For": "203.0.113.9"},
@@ -360,22 +265,8 @@ def test_a_forwarded_address_is_believed_only_from_the_allowed(
 def test_served_logs_are_json_lines_one_per_request_uvicorn_s_own_included(
     data_dir: Path,
 ) -> None:
-    port = free_port()
-    env = environment(data_dir, port) | {
-        "PHRESH_ACCESS_LOG": "true",
-        "PHRESH_LOG_LEVEL": "INFO",
-        "PHRESH_LOG_FORMAT": "json",
-    }
-    with subprocess.Popen(  # noqa: S603 - our own command
-        [PHRESH, "serve"],
-        env=env,
-        cwd=data_dir.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as server:
+    with served(data_dir, **LOGGED, PHRESH_LOG_FORMAT="json") as (server, port):
         try:
-            wait_until_ready(server, port)
             live = httpx.get(
                 f"http://127.0.0.1:{port}/api/v1/health/live",
                 headers={"X-Request-ID": "served-json-1"},

@@ -22,6 +22,7 @@ import pytest
 from fastapi import FastAPI, Query
 
 from phresh import embedded, migrations
+from phresh.config import Settings
 from phresh.db import ConnectionDep, Pool, create_pool
 from phresh.main import create_app
 from phresh.models import User
@@ -100,6 +101,19 @@ async def committed_user_and_cleaning(pool: Pool) -> tuple[User, int]:
     return user, cleaning.id
 
 
+async def calls_on_new_database(settings: Settings) -> dict[str, Call]:
+    """``calls`` on the empty database of ``settings``, migrated first, its user and cleaning
+    committed."""
+    assert settings.database_url is not None
+    await migrations.upgrade_async(settings.database_url.get_secret_value())
+    setup_pool = await create_pool(settings)
+    try:
+        user, cleaning_id = await committed_user_and_cleaning(setup_pool)
+    finally:
+        await setup_pool.close()
+    return calls(user, cleaning_id, auth_headers(settings, user))
+
+
 async def backends(pool: Pool) -> set[int]:
     """Every other session on the test database (the caller's own excepted)."""
     rows = await pool.fetch(
@@ -158,14 +172,8 @@ async def test_after_a_restart_a_dead_connection_fails_at_most_one_request_and_s
     server = await asyncio.to_thread(embedded.start_server, pgdata)
     try:
         url = embedded.database_url(server, "postgres")
-        await migrations.upgrade_async(url)
         settings = make_settings(url)
-        setup_pool = await create_pool(settings)
-        try:
-            user, cleaning_id = await committed_user_and_cleaning(setup_pool)
-        finally:
-            await setup_pool.close()
-        requests = calls(user, cleaning_id, auth_headers(settings, user))
+        requests = await calls_on_new_database(settings)
         async with serving(create_app(settings)) as client:
             warm = await asyncio.gather(*(requests[name](client) for name in WAYS))
             await asyncio.to_thread(embedded.stop_server, server)
@@ -385,14 +393,8 @@ async def test_a_frozen_server_holds_no_request_past_its_limit_and_the_pool_reco
     server = await asyncio.to_thread(embedded.start_server, pgdata)
     try:
         url = embedded.database_url(server, "postgres")
-        await migrations.upgrade_async(url)
         settings = make_settings(url, db_connect_timeout_s=1, db_pool_size=4, **FREEZES[limit])
-        setup_pool = await create_pool(settings)
-        try:
-            user, cleaning_id = await committed_user_and_cleaning(setup_pool)
-        finally:
-            await setup_pool.close()
-        requests = calls(user, cleaning_id, auth_headers(settings, user))
+        requests = await calls_on_new_database(settings)
         async with serving(create_app(settings)) as client:
             # Connections in the pool, idle, when the server freezes.
             warm = await asyncio.gather(*(requests[name](client) for name in WAYS))

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from phresh import metrics
 from phresh.kit.routes import route_template
 from phresh.logs import describe_error
+from phresh.metrics import UnavailableReason
 
 logger = logging.getLogger(__name__)
 
@@ -305,7 +306,7 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
 
 async def handle_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     # Connection refused, pool exhausted, statement or lock timeout: the client may retry.
-    metrics.database_unavailable(exc)
+    metrics.unavailable(unavailable_reason(exc))
     # Its type and SQLSTATE say which: no call path, this is no bug.
     logger.warning(
         "database unavailable",
@@ -343,22 +344,47 @@ async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-# SQLSTATEs after which the same request may well succeed a moment later: 57014
-# query_canceled (statement_timeout), 55P03 lock_not_available (lock_timeout), 40001 and
-# 40P01 (serialization failure, deadlock), class 08 connection exceptions, class 53
-# insufficient resources (too many connections), 57P0x server shutting down or starting.
-RETRYABLE_SQLSTATES = frozenset({"57014", "55P03", "40001", "40P01"})
-RETRYABLE_SQLSTATE_CLASSES = ("08", "53", "57P")
+# SQLSTATEs after which the same request may well succeed a moment later, each with the
+# reason /metrics counts its 503 under: 57014 query_canceled (statement_timeout), 55P03
+# lock_not_available (lock_timeout), 40001 and 40P01 (serialization failure, deadlock), class
+# 08 connection exceptions, class 53 insufficient resources (too many connections), 57P0x
+# server shutting down or starting.
+RETRYABLE_SQLSTATES: dict[str, UnavailableReason] = {
+    "57014": "statement_timeout",
+    "55P03": "lock_timeout",
+    "40001": "conflict",
+    "40P01": "conflict",
+}
+RETRYABLE_SQLSTATE_CLASSES: dict[str, UnavailableReason] = {
+    "08": "connection",
+    "53": "overloaded",
+    "57P": "shutdown",
+}
 
 # 22021 character_not_in_repertoire (a NUL byte), 22P05 untranslatable_character: text that
 # PostgreSQL cannot store. Validation refuses it first; this is the net under that.
 UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
 
 
-def _is_unavailable(sqlstate: str | None) -> bool:
-    return sqlstate is not None and (
-        sqlstate in RETRYABLE_SQLSTATES or sqlstate.startswith(RETRYABLE_SQLSTATE_CLASSES)
-    )
+def retryable_reason(sqlstate: str | None) -> UnavailableReason | None:
+    """Why a request that failed with ``sqlstate`` may be retried; None if it may not."""
+    if sqlstate is None:
+        return None
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return RETRYABLE_SQLSTATES[sqlstate]
+    for prefix, reason in RETRYABLE_SQLSTATE_CLASSES.items():
+        if sqlstate.startswith(prefix):
+            return reason
+    return None
+
+
+def unavailable_reason(exc: Exception) -> UnavailableReason:
+    """Why ``handle_database_unavailable`` answers 503 for ``exc``: a retryable SQLSTATE, no
+    connection or answer in time (TimeoutError), or the socket's own error."""
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    sqlstate = exc.sqlstate if isinstance(exc, asyncpg.PostgresError) else None
+    return retryable_reason(sqlstate) or "connection"
 
 
 async def handle_database_error(request: Request, exc: Exception) -> JSONResponse:
@@ -369,7 +395,7 @@ async def handle_database_error(request: Request, exc: Exception) -> JSONRespons
     it comes back, so the next request gets a live one.
     """
     assert isinstance(exc, asyncpg.PostgresError)
-    if _is_unavailable(exc.sqlstate):
+    if retryable_reason(exc.sqlstate) is not None:
         return await handle_database_unavailable(request, exc)
     if exc.sqlstate in UNSTORABLE_TEXT:
         return problem_response(

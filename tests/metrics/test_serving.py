@@ -2,11 +2,9 @@
 gauges of a worker that died leave the sums."""
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,8 +20,14 @@ from phresh.metrics.serving import (
     WorkerReaper,
     multiprocess_metrics,
 )
+from tests.fixtures.serving import (
+    PHRESH,
+    STARTUP_TIMEOUT_S,
+    environment,
+    free_port,
+    migrated_data_dir,
+)
 from tests.metrics.conftest import parse
-from tests.test_cli_serve import PHRESH, STARTUP_TIMEOUT_S, environment, free_port
 
 LIVE = "/api/v1/health/live"
 POOL_SIZE = 3
@@ -106,20 +110,8 @@ def test_a_process_that_is_gone_leaves_the_live_sums_and_one_that_runs_stays(
 @pytest.fixture(scope="module")
 def data_dir() -> Iterator[Path]:
     """A migrated embedded data directory, for this module's servers."""
-    parent = Path(tempfile.mkdtemp(prefix="ph-"))
-    pgdata = parent / "pgdata"
-    subprocess.run(  # noqa: S603 - our own command
-        [PHRESH, "db", "upgrade"],
-        env=environment(pgdata, free_port()),
-        cwd=parent,
-        check=True,
-        capture_output=True,
-        timeout=STARTUP_TIMEOUT_S,
-    )
-    try:
+    with migrated_data_dir() as pgdata:
         yield pgdata
-    finally:
-        shutil.rmtree(parent, ignore_errors=True)
 
 
 def wait_for(condition: str, check: Callable[[], bool], log: Path) -> None:

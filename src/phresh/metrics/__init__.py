@@ -16,9 +16,8 @@ Nothing here imports the rest of Phresh: errors, db, ratelimit and the services 
 
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
-import asyncpg
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 from phresh.metrics.serving import announce_process
@@ -63,16 +62,7 @@ UnavailableReason = Literal[
     "timeout",  # no pooled connection in time, or no answer to a statement in time
     "deadline",  # PHRESH_REQUEST_DEADLINE_S passed (phresh.kit.deadline)
 ]
-UNAVAILABLE_REASONS: tuple[UnavailableReason, ...] = (
-    "statement_timeout",
-    "lock_timeout",
-    "conflict",
-    "connection",
-    "overloaded",
-    "shutdown",
-    "timeout",
-    "deadline",
-)
+UNAVAILABLE_REASONS: tuple[UnavailableReason, ...] = get_args(UnavailableReason)
 UNAVAILABLE = Counter(
     "phresh_http_unavailable",
     "503 answers (retry shortly) by reason: database timeouts and failures, the deadline.",
@@ -110,7 +100,7 @@ DB_POOL_TIMEOUTS = Counter(
 )
 
 LoginFailure = Literal["unknown_account", "wrong_password", "inactive"]
-LOGIN_FAILURE_REASONS: tuple[LoginFailure, ...] = ("unknown_account", "wrong_password", "inactive")
+LOGIN_FAILURE_REASONS: tuple[LoginFailure, ...] = get_args(LoginFailure)
 LOGIN_FAILURES = Counter(
     "phresh_login_failures",
     "Logins refused for their credentials (401), by reason; rate-limited ones not included.",
@@ -128,7 +118,7 @@ RATE_LIMIT_REFUSALS = Counter(
 )
 
 MailFailure = Literal["retrying", "given_up"]
-MAIL_FAILURE_OUTCOMES: tuple[MailFailure, ...] = ("retrying", "given_up")
+MAIL_FAILURE_OUTCOMES: tuple[MailFailure, ...] = get_args(MailFailure)
 MAIL_FAILURES = Counter(
     "phresh_mail_delivery_failures",
     "Failed mail deliveries: retrying (tried again later) or given_up (marked failed).",
@@ -148,43 +138,10 @@ for _action in RATE_LIMIT_ACTIONS:
 for _outcome in MAIL_FAILURE_OUTCOMES:
     MAIL_FAILURES.labels(_outcome)
 
-# SQLSTATEs (exact, then by prefix) of the database errors answered 503 (phresh.errors).
-SQLSTATE_REASONS: dict[str, UnavailableReason] = {
-    "57014": "statement_timeout",
-    "55P03": "lock_timeout",
-    "40001": "conflict",
-    "40P01": "conflict",
-}
-SQLSTATE_CLASS_REASONS: dict[str, UnavailableReason] = {
-    "08": "connection",
-    "53": "overloaded",
-    "57P": "shutdown",
-}
-
 
 def unavailable(reason: UnavailableReason) -> None:
     """Count a 503 answered for ``reason``."""
     UNAVAILABLE.labels(reason).inc()
-
-
-def database_unavailable(exc: BaseException) -> None:
-    """Count a 503 answered for a database error (what ``errors.handle_database_unavailable``
-    is given: a PostgreSQL error of a retryable SQLSTATE, or the socket's OSError)."""
-    unavailable(unavailable_reason(exc))
-
-
-def unavailable_reason(exc: BaseException) -> UnavailableReason:
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    sqlstate = exc.sqlstate if isinstance(exc, asyncpg.PostgresError) else None
-    if sqlstate is None:
-        return "connection"
-    if sqlstate in SQLSTATE_REASONS:
-        return SQLSTATE_REASONS[sqlstate]
-    for prefix, reason in SQLSTATE_CLASS_REASONS.items():
-        if sqlstate.startswith(prefix):
-            return reason
-    return "connection"
 
 
 def login_failed(reason: LoginFailure) -> None:
