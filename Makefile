@@ -22,11 +22,11 @@ WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) \
 CHROMIUM := $(or $(PHRESH_CHROMIUM),/usr/bin/chromium)
 
 .PHONY: help install run test check fmt fmt-check lint typecheck db-upgrade db-downgrade \
-	db-current db-revision db-check seed compose-check docker-lint clean web-install web-build \
+	db-current db-revision db-check seed compose-check k8s-check docker-lint clean web-install web-build \
 	web-dev web-api web-check web-e2e web-screenshots test-py
 
 help: ## List every target
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
 
 $(UV):
@@ -128,6 +128,15 @@ bench: install ## Benchmarks, full (~20 min): Phresh vs a raw-ASGI reference, 1 
 
 bench-quick: install ## Benchmarks, quick (<5 min): GET/list/POST vs the reference, growth at 100k rows
 	$(BIN)/python -m bench.run --quick $(args)
+
+bench-scale: install ## Benchmarks, scale-out (~5 min): 1/2/4 processes direct vs PgBouncer, and a read replica
+	$(BIN)/python -m bench.scale $(args)
+
+scale-demo: install ## Scaled out on this machine (var/scale): primary, standby, PgBouncer, 2 phresh serve; Ctrl+C stops
+	$(BIN)/python -m phresh.topology $(args)
+
+k8s-check: install ## Check deploy/k8s and deploy/pgbouncer offline: Kubernetes schemas (strict), yamllint, settings, budget
+	$(BIN)/pytest tests/deploy -q
 
 docker-lint: install ## Lint the Dockerfile with hadolint
 	$(BIN)/hadolint Dockerfile

@@ -1,1 +1,6 @@
-pytest_plugins = ["tests.fixtures.database", "tests.fixtures.client", "tests.fixtures.smtp"]
+pytest_plugins = [
+    "tests.fixtures.database",
+    "tests.fixtures.client",
+    "tests.fixtures.smtp",
+    "tests.fixtures.topology",
+]

@@ -1,5 +1,6 @@
 import asyncio
 import json
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from typer.testing import CliRunner, Result
 
-from phresh import admin, migrations
+from phresh import admin, maintenance, migrations
 from phresh.cli import app
 from phresh.config import get_settings, to_libpq_url
 from phresh.seed import DEMO_PASSWORD, seed
@@ -66,10 +67,11 @@ def fresh_settings_cache() -> Iterator[None]:
     get_settings.cache_clear()
 
 
-async def run_cli(args: list[str], database_url: str) -> Result:
-    """Run ``phresh ARGS`` against ``database_url``, off the event loop (it runs its own)."""
+async def run_cli(args: list[str], database_url: str, **variables: str) -> Result:
+    """Run ``phresh ARGS`` against ``database_url`` (and these PHRESH_ variables), off the
+    event loop (it runs its own)."""
     runner = CliRunner()
-    env = {"PHRESH_DATABASE_URL": database_url}
+    env = {"PHRESH_DATABASE_URL": database_url, **variables}
 
     def invoke() -> Result:
         return runner.invoke(app, args, env=env, prog_name="phresh")
@@ -294,3 +296,50 @@ async def test_cli_seed_after_a_refused_superuser_seeds_everything(
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
     assert await row_counts(empty_database_url) == {"users": 4, "profiles": 4, "cleanings": 5}
+
+
+@pytest.mark.usefixtures("fresh_settings_cache")
+async def test_cli_db_upgrade_and_current_go_to_the_admin_url(empty_database_url: str) -> None:
+    # The pool's URL (PgBouncer's, say) is down: the schema commands never touch it.
+    pooled = "postgresql://phresh@127.0.0.1:1/phresh"
+    admin_url = {"PHRESH_DATABASE_ADMIN_URL": empty_database_url}
+
+    upgrade = await run_cli(["db", "upgrade"], pooled, **admin_url)
+    current = await run_cli(["db", "current"], pooled, **admin_url)
+
+    assert upgrade.exit_code == 0, upgrade.output
+    assert current.exit_code == 0, current.output
+    assert f"Rev: {migrations.head_revision()} (head)" in current.stdout
+    revision = await fetch_one(empty_database_url, "SELECT version_num FROM alembic_version")
+    assert revision["version_num"] == migrations.head_revision()
+
+
+@pytest.mark.usefixtures("fresh_settings_cache")
+async def test_cli_create_app_role_gives_the_role_the_configured_timeouts(
+    migrated_url: str,
+) -> None:
+    role = f"phresh_app_{secrets.token_hex(3)}"
+    timeouts = {
+        "PHRESH_DB_STATEMENT_TIMEOUT_MS": "1234",
+        "PHRESH_DB_LOCK_TIMEOUT_MS": "2345",
+        "PHRESH_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": "3456",
+    }
+    try:
+        result = await run_cli(["db", "create-app-role", role], migrated_url, **timeouts)
+        # A session that sends no settings at startup, as through PgBouncer.
+        session = await fetch_one(
+            maintenance.with_user(migrated_url, role),
+            "SELECT current_setting('statement_timeout') AS statement, "
+            "current_setting('lock_timeout') AS lock, "
+            "current_setting('idle_in_transaction_session_timeout') AS idle",
+        )
+    finally:
+        await fetch_all(migrated_url, f'DROP OWNED BY "{role}"')
+        await fetch_all(migrated_url, f'DROP ROLE "{role}"')
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == (
+        "phresh: its sessions in this database start with statement_timeout = 1234 ms, "
+        "lock_timeout = 2345 ms, idle_in_transaction_session_timeout = 3456 ms"
+    )
+    assert dict(session) == {"statement": "1234ms", "lock": "2345ms", "idle": "3456ms"}

@@ -154,3 +154,102 @@ def test_a_taken_port_given_as_an_option_is_named(taken_port: int, tmp_path: Pat
 
     assert result.exit_code == 1
     assert f"127.0.0.1:{taken_port} is already in use" in result.output
+
+
+# --- Schema and bulk-data commands: PHRESH_DATABASE_ADMIN_URL, never the pooler ----------
+
+PRIVATE_SECRET = "a-private-secret-of-enough-length-0123456789"
+# Every command that changes the schema or bulk data (none of them gets to do anything here:
+# nothing listens on the ports these tests give).
+ADMIN_COMMANDS = [
+    ["db", "upgrade"],
+    ["db", "downgrade", "base"],
+    ["db", "current"],
+    ["db", "revision", "-m", "never_written"],
+    ["db", "check"],
+    ["db", "backup", "--output", "never.dump"],
+    ["db", "restore", "never.dump", "--yes"],
+    ["db", "create-app-role", "phresh_app"],
+    ["db", "top"],
+    ["seed"],
+    ["create-superuser", "--username", "root", "--email", "r@example.com", "--password", SECRET],
+]
+ADMIN_IDS = [command[1] if command[0] == "db" else command[0] for command in ADMIN_COMMANDS]
+
+
+def two_closed_ports() -> tuple[int, int]:
+    while (ports := (closed_port(), closed_port()))[0] == ports[1]:
+        pass
+    return ports
+
+
+@pytest.mark.parametrize("command", ADMIN_COMMANDS, ids=ADMIN_IDS)
+def test_schema_and_bulk_commands_connect_to_the_admin_url(command: list[str]) -> None:
+    pooled, direct = two_closed_ports()
+
+    result = invoke(
+        command,
+        PHRESH_DATABASE_URL=f"postgresql://phresh:{PASSWORD}@127.0.0.1:{pooled}/phresh",
+        PHRESH_DATABASE_ADMIN_URL=f"postgresql://owner:{PASSWORD}@127.0.0.1:{direct}/phresh",
+    )
+
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert line.startswith(
+        f"phresh: cannot reach the database postgresql://owner:***@127.0.0.1:{direct}/phresh: "
+    )
+    assert line.endswith("check PHRESH_DATABASE_ADMIN_URL and that the server is up")
+    assert PASSWORD not in result.output
+
+
+# `serve` migrates on start (PHRESH_MIGRATE_ON_START's default): a schema change too.
+@pytest.mark.parametrize("command", [*ADMIN_COMMANDS, ["serve"]], ids=[*ADMIN_IDS, "serve"])
+def test_behind_pgbouncer_without_an_admin_url_they_are_refused_in_one_line(
+    command: list[str],
+) -> None:
+    pooled, direct = two_closed_ports()
+
+    result = invoke(
+        command,
+        PHRESH_DB_POOLER="pgbouncer",
+        PHRESH_DATABASE_URL=f"postgresql://phresh:{PASSWORD}@127.0.0.1:{pooled}/phresh",
+        PHRESH_DATABASE_LISTEN_URL=f"postgresql://phresh:{PASSWORD}@127.0.0.1:{direct}/phresh",
+    )
+
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "phresh: PHRESH_DB_POOLER=pgbouncer: set PHRESH_DATABASE_ADMIN_URL to PostgreSQL's own "
+        "address; schema and bulk-data commands must not go through the pooler"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("environment", "command"),
+    [
+        ("production", ["serve"]),
+        ("production", ["worker"]),
+        ("production", ["db", "current"]),
+        ("test", ["seed"]),
+    ],
+    ids=["production-serve", "production-worker", "production-db-current", "test-seed"],
+)
+def test_outside_development_no_database_url_is_refused_before_any_embedded_server(
+    environment: str, command: list[str], tmp_path: Path
+) -> None:
+    # N processes would start N private databases.
+    pgdata = tmp_path / "pgdata"
+
+    result = invoke(
+        command,
+        PHRESH_ENVIRONMENT=environment,
+        PHRESH_JWT_SECRET=PRIVATE_SECRET,
+        PHRESH_DATA_DIR=str(pgdata),
+        PHRESH_PORT=str(closed_port()),
+    )
+
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"phresh: PHRESH_ENVIRONMENT={environment} needs PHRESH_DATABASE_URL: the embedded "
+        "PostgreSQL starts in development only"
+    ]
+    assert not pgdata.exists()

@@ -11,15 +11,16 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from phresh import embedded
+from phresh import embedded, migrations
 from phresh.cli import app, create_served_app, url_host
-from phresh.config import Settings, get_settings
+from phresh.config import Settings, get_settings, to_libpq_url
 from phresh.main import create_app
 from tests.fixtures.serving import (
     PHRESH,
@@ -300,3 +301,27 @@ def test_db_top_prints_the_statements_the_embedded_server_recorded(data_dir: Pat
     assert len(rows) == 3
     assert all(row.split()[1].isdigit() for row in rows)
     assert lines[-1] == "phresh: stopping embedded PostgreSQL"
+
+
+async def test_serve_migrates_through_the_admin_url(
+    database_url: str, empty_database_url: str, tmp_path: Path
+) -> None:
+    # The pool's database stands for PgBouncer's address (migrated already, so the served
+    # app is ready); the admin URL is PostgreSQL's own, where the migrations must run.
+    with served(
+        tmp_path / "pgdata",
+        PHRESH_DATABASE_URL=database_url,
+        PHRESH_DATABASE_ADMIN_URL=empty_database_url,
+        PHRESH_RUN_WORKER="false",
+    ) as (server, _):
+        stop(server)
+
+    conn = await asyncpg.connect(to_libpq_url(empty_database_url))
+    try:
+        migrated = await conn.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL")
+        revision = (
+            await conn.fetchval("SELECT version_num FROM alembic_version") if migrated else None
+        )
+    finally:
+        await conn.close()
+    assert revision == migrations.head_revision()

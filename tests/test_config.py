@@ -4,7 +4,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from phresh.config import DEFAULT_JWT_SECRET, Settings, describe_settings_errors, to_async_url
+from phresh.config import (
+    DEFAULT_JWT_SECRET,
+    KEY_COMMAND,
+    Settings,
+    describe_settings_errors,
+    to_async_url,
+)
 
 PRIVATE_SECRET = "a-private-secret-of-enough-length-0123456789"
 SHORT_SECRET = "tooShortButSecret"
@@ -127,6 +133,76 @@ def test_each_invalid_variable_gets_its_own_line_without_its_value() -> None:
     assert "staging" not in text
 
 
+def test_previous_secrets_are_read_as_a_list_in_their_order() -> None:
+    settings = settings_from(
+        jwt_secret=PRIVATE_SECRET, jwt_previous_secrets=f" {'a' * 32} ,{'b' * 40},, "
+    )
+
+    assert [s.get_secret_value() for s in settings.jwt_previous_secret_list()] == [
+        "a" * 32,
+        "b" * 40,
+    ]
+    assert settings_from().jwt_previous_secret_list() == []
+
+
+@pytest.mark.parametrize("environment", ["development", "production"])
+def test_a_short_previous_secret_is_refused_by_its_place_never_its_value(
+    environment: str,
+) -> None:
+    text, lines = refusal(
+        environment=environment,
+        jwt_secret=PRIVATE_SECRET,
+        jwt_previous_secrets=f"{'a' * 32},{SHORT_SECRET}",
+    )
+
+    assert lines == [
+        "PHRESH_JWT_PREVIOUS_SECRETS: entry 2 of 2 must be at least 32 characters; "
+        f"generate one with: {KEY_COMMAND}"
+    ]
+    assert SHORT_SECRET not in text
+    assert "a" * 32 not in text
+
+
+@pytest.mark.parametrize("environment", ["production", "test"])
+def test_the_default_secret_is_refused_as_a_previous_secret_outside_development(
+    environment: str,
+) -> None:
+    _, lines = refusal(
+        environment=environment, jwt_secret=PRIVATE_SECRET, jwt_previous_secrets=DEFAULT_JWT_SECRET
+    )
+
+    assert len(lines) == 1
+    assert lines[0].startswith(
+        "PHRESH_JWT_PREVIOUS_SECRETS: entry 1 of 1 must be set to a private value"
+    )
+    assert settings_from(jwt_previous_secrets=DEFAULT_JWT_SECRET).jwt_previous_secret_list()
+
+
+def test_previous_secrets_do_not_show_in_the_settings_repr() -> None:
+    settings = settings_from(jwt_previous_secrets=PRIVATE_SECRET)
+
+    assert PRIVATE_SECRET not in repr(settings)
+    assert PRIVATE_SECRET not in repr(settings.jwt_previous_secret_list())
+
+
+@pytest.mark.parametrize("leeway", [-1, 301])
+def test_a_leeway_outside_0_to_300_seconds_is_refused(leeway: int) -> None:
+    _, lines = refusal(jwt_leeway_s=leeway)
+
+    assert [line.split(":")[0] for line in lines] == ["PHRESH_JWT_LEEWAY_S"]
+    assert settings_from().jwt_leeway_s == 30
+
+
+def test_cursors_follow_the_jwt_secrets_unless_they_have_their_own() -> None:
+    rotating = settings_from(jwt_secret=PRIVATE_SECRET, jwt_previous_secrets="p" * 32)
+    own = settings_from(
+        jwt_secret=PRIVATE_SECRET, jwt_previous_secrets="p" * 32, cursor_secret="c" * 32
+    )
+
+    assert [s.get_secret_value() for s in rotating.cursor_secrets()] == [PRIVATE_SECRET, "p" * 32]
+    assert [s.get_secret_value() for s in own.cursor_secrets()] == ["c" * 32]
+
+
 def test_secret_of_exactly_32_characters_is_accepted() -> None:
     settings = settings_from(environment="production", jwt_secret="s" * 32)
 
@@ -242,3 +318,118 @@ def test_argon2_lanes_that_do_not_fit_the_memory_are_refused() -> None:
         "PHRESH_PASSWORD_HASH_PARALLELISM: needs at least 8 KiB of "
         "PHRESH_PASSWORD_HASH_MEMORY_KIB per lane (argon2)"
     ]
+
+
+# --- Behind a transaction pooler (PHRESH_DB_POOLER) ------------------------------------
+
+POOLED_URL = f"postgresql://app:{URL_PASSWORD}@bouncer.internal:6432/phresh"
+DIRECT_URL = f"postgresql://owner:{URL_PASSWORD}@db.internal:5432/phresh"
+LISTEN_URL = f"postgresql://listener:{URL_PASSWORD}@db-listen.internal:5432/phresh"
+
+
+def test_a_pooled_url_without_a_direct_one_is_refused_naming_the_listen_url() -> None:
+    text, lines = refusal(db_pooler="pgbouncer", database_url=POOLED_URL)
+
+    assert len(lines) == 1
+    assert lines[0].startswith("PHRESH_DATABASE_LISTEN_URL: must be set with PHRESH_DB_POOLER")
+    for part in (URL_PASSWORD, "bouncer.internal", "postgresql://"):
+        assert part not in text
+        assert part not in lines[0]
+
+
+@pytest.mark.parametrize(
+    "direct",
+    [{"database_admin_url": DIRECT_URL}, {"database_listen_url": LISTEN_URL}],
+    ids=["admin-url", "listen-url"],
+)
+def test_a_pooled_url_with_a_direct_one_is_accepted(direct: dict[str, str]) -> None:
+    settings = settings_from(db_pooler="pgbouncer", database_url=POOLED_URL, **direct)
+
+    assert settings.db_pooler == "pgbouncer"
+
+
+def test_without_a_pooler_the_database_url_alone_is_enough() -> None:
+    settings = settings_from(database_url=POOLED_URL)
+
+    assert settings.libpq_listen_url() == settings.libpq_database_url()
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (
+            {
+                "db_pooler": "pgbouncer",
+                "database_admin_url": DIRECT_URL,
+                "database_listen_url": LISTEN_URL,
+            },
+            LISTEN_URL,
+        ),
+        ({"db_pooler": "pgbouncer", "database_admin_url": DIRECT_URL}, DIRECT_URL),
+        # Without a pooler the pool's own URL reaches PostgreSQL: the admin URL (another
+        # role, say) is for the schema commands only.
+        ({"db_pooler": "none", "database_admin_url": DIRECT_URL}, POOLED_URL),
+    ],
+    ids=["listen-url-wins", "admin-url-behind-a-pooler", "database-url-otherwise"],
+)
+def test_the_listen_connections_reach_postgresql_directly(
+    values: dict[str, str], expected: str
+) -> None:
+    settings = settings_from(database_url=POOLED_URL, **values)
+
+    assert settings.libpq_listen_url() == expected
+
+
+def test_the_admin_url_defaults_to_the_database_url() -> None:
+    settings = settings_from(database_url=POOLED_URL)
+
+    admin = settings.admin_database_url()
+    assert admin is not None
+    assert admin.get_secret_value() == POOLED_URL
+
+
+def test_a_set_admin_url_is_the_admin_url() -> None:
+    settings = settings_from(database_url=POOLED_URL, database_admin_url=DIRECT_URL)
+
+    admin = settings.admin_database_url()
+    assert admin is not None
+    assert admin.get_secret_value() == DIRECT_URL
+
+
+def test_an_admin_url_of_another_database_is_refused_like_the_database_url() -> None:
+    text, lines = refusal(database_admin_url=f"mysql://root:{URL_PASSWORD}@localhost/phresh")
+
+    assert [line.split(":")[0] for line in lines] == ["PHRESH_DATABASE_ADMIN_URL"]
+    assert URL_PASSWORD not in text
+
+
+@pytest.mark.parametrize(
+    ("values", "size"),
+    [
+        ({}, 100),
+        ({"db_pooler": "pgbouncer", "database_admin_url": DIRECT_URL}, 0),
+        # PgBouncer 1.21+ with max_prepared_statements: the cache back, by choice.
+        (
+            {
+                "db_pooler": "pgbouncer",
+                "database_admin_url": DIRECT_URL,
+                "db_statement_cache_size": 100,
+            },
+            100,
+        ),
+        ({"db_statement_cache_size": 0}, 0),
+    ],
+    ids=["direct", "pgbouncer", "pgbouncer-with-a-size", "direct-with-none"],
+)
+def test_statements_are_cached_unless_behind_a_transaction_pooler(
+    values: dict[str, object], size: int
+) -> None:
+    settings = settings_from(database_url=POOLED_URL, **values)
+
+    assert settings.db_statement_cache_size_or_default() == size
+
+
+def test_an_unknown_pooler_is_refused() -> None:
+    _, lines = refusal(db_pooler="pgpool")
+
+    assert [line.split(":")[0] for line in lines] == ["PHRESH_DB_POOLER"]

@@ -8,6 +8,7 @@ these tests see the BEGIN and COMMIT it sends, or does not.
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 import asyncpg
@@ -16,8 +17,8 @@ import pytest
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
-from phresh.config import Settings
-from phresh.db import Connection, ConnectionDep, Database, Pool
+from phresh.config import Settings, to_libpq_url
+from phresh.db import Connection, ConnectionDep, Database, Pool, create_pool
 from phresh.errors import Conflict
 from phresh.kit.repository import ConstraintViolation, constraints_named
 from phresh.main import create_app
@@ -394,3 +395,97 @@ async def test_any_other_error_keeps_the_connection_and_escapes_as_it_is(
 
     assert escaped.value is error
     assert await pooled_pids(database, 2) == before
+
+
+# --- Behind a transaction pooler (PHRESH_DB_POOLER=pgbouncer) ---------------------------
+
+# Timeouts no server or role here defaults to: seen only where the startup packet sent them.
+TIMEOUTS = {
+    "db_statement_timeout_ms": 12_345,
+    "db_lock_timeout_ms": 2_345,
+    "db_idle_in_transaction_timeout_ms": 34_567,
+}
+SHOW_TIMEOUTS = (
+    "SELECT current_setting('statement_timeout') AS statement_timeout, "
+    "current_setting('lock_timeout') AS lock_timeout, "
+    "current_setting('idle_in_transaction_session_timeout') AS idle"
+)
+SENT_TIMEOUTS = {"statement_timeout": "12345ms", "lock_timeout": "2345ms", "idle": "34567ms"}
+
+
+def pooled_settings(database_url: str, pooler: str) -> Settings:
+    # Here the "pooler" is the test server itself; the admin URL satisfies the rule that a
+    # pooled setup names a direct one.
+    return make_settings(
+        database_url, db_pooler=pooler, database_admin_url=database_url, **TIMEOUTS
+    )
+
+
+@asynccontextmanager
+async def pool_of(settings: Settings) -> AsyncIterator[Pool]:
+    pool = await create_pool(settings)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def session_defaults(database_url: str) -> dict[str, str]:
+    """The timeouts of a session that sent nothing at startup: the server's and role's."""
+    conn = await asyncpg.connect(to_libpq_url(database_url))
+    try:
+        row = await conn.fetchrow(SHOW_TIMEOUTS)
+        assert row is not None
+        return dict(row)
+    finally:
+        await conn.close()
+
+
+async def test_a_pool_behind_pgbouncer_sends_no_timeouts_at_startup(database_url: str) -> None:
+    # PgBouncer refuses them in the startup packet ("unsupported startup parameter"): the
+    # role's own settings give them instead (phresh db create-app-role).
+    async with pool_of(pooled_settings(database_url, "pgbouncer")) as pool:
+        row = await pool.fetchrow(SHOW_TIMEOUTS)
+        name = await pool.fetchval("SHOW application_name")
+
+    assert row is not None
+    assert dict(row) == await session_defaults(database_url)
+    assert dict(row) != SENT_TIMEOUTS
+    assert name == "phresh"
+
+
+async def test_a_pool_straight_to_postgresql_sends_its_timeouts(database_url: str) -> None:
+    async with pool_of(pooled_settings(database_url, "none")) as pool:
+        row = await pool.fetchrow(SHOW_TIMEOUTS)
+
+    assert row is not None
+    assert dict(row) == SENT_TIMEOUTS
+
+
+async def prepared_statement_names(pool: Pool) -> list[str]:
+    """The statements prepared by name on one connection after a few queries on it."""
+    async with pool.acquire() as connection:
+        for number in range(3):
+            await connection.fetchval("SELECT $1::int + 1", number)
+            await connection.fetch("SELECT id FROM cleaning WHERE id = $1", number)
+        rows = await connection.fetch("SELECT name FROM pg_prepared_statements")
+    return [str(row["name"]) for row in rows]
+
+
+async def test_a_pool_behind_pgbouncer_prepares_no_statement_by_name(database_url: str) -> None:
+    # A named statement lives on one server connection; a transaction pooler hands the next
+    # transaction another ("prepared statement __asyncpg_stmt_27__ does not exist").
+    async with pool_of(pooled_settings(database_url, "pgbouncer")) as pool:
+        names = await prepared_statement_names(pool)
+
+    assert names == []
+
+
+async def test_a_pool_straight_to_postgresql_keeps_its_statements_prepared(
+    database_url: str,
+) -> None:
+    async with pool_of(pooled_settings(database_url, "none")) as pool:
+        names = await prepared_statement_names(pool)
+
+    assert len(names) >= 2
+    assert all(name.startswith("__asyncpg_stmt_") for name in names)

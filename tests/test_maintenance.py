@@ -102,3 +102,83 @@ async def test_the_app_role_reads_and_writes_rows_but_cannot_change_the_schema(
         await owner.execute(f'DROP OWNED BY "{role}"')
         await owner.execute(f'DROP ROLE "{role}"')
         await owner.close()
+
+
+SHOW_TIMEOUTS = (
+    "SELECT current_setting('statement_timeout'), current_setting('lock_timeout'), "
+    "current_setting('idle_in_transaction_session_timeout')"
+)
+
+
+async def session_timeouts(url: str) -> tuple[str, ...]:
+    """The timeouts a new session starts with when it sends none at startup (as through
+    PgBouncer, which refuses them there)."""
+    row = await _fetchrow(url, SHOW_TIMEOUTS)
+    return tuple(row)
+
+
+async def drop_role(url: str, role: str) -> None:
+    owner = await asyncpg.connect(to_libpq_url(url))
+    try:
+        await owner.execute(f'DROP OWNED BY "{role}"')
+        await owner.execute(f'DROP ROLE "{role}"')
+    finally:
+        await owner.close()
+
+
+async def test_the_app_role_s_sessions_start_with_its_timeouts_in_this_database_only(
+    empty_database_url: str, server_url: str
+) -> None:
+    await asyncio.to_thread(migrations.upgrade, empty_database_url)
+    role = f"phresh_app_{secrets.token_hex(3)}"
+    try:
+        await maintenance.create_app_role(
+            empty_database_url,
+            role,
+            password=None,
+            timeouts={
+                "statement_timeout": 1_234,
+                "lock_timeout": 2_345,
+                "idle_in_transaction_session_timeout": 3_456,
+            },
+        )
+        first = await session_timeouts(maintenance.with_user(empty_database_url, role))
+        elsewhere = await session_timeouts(maintenance.with_user(server_url, role))
+        # Run again with other settings (a deploy that changed them): they follow.
+        await maintenance.create_app_role(
+            empty_database_url,
+            role,
+            password=None,
+            timeouts={
+                "statement_timeout": 5_678,
+                "lock_timeout": 0,
+                "idle_in_transaction_session_timeout": 7_890,
+            },
+        )
+        second = await session_timeouts(maintenance.with_user(empty_database_url, role))
+    finally:
+        await drop_role(empty_database_url, role)
+
+    assert first == ("1234ms", "2345ms", "3456ms")
+    assert second == ("5678ms", "0", "7890ms")
+    # ALTER ROLE ... IN DATABASE: another database on the server keeps its own defaults.
+    assert elsewhere == await session_timeouts(server_url)
+
+
+async def test_only_the_three_timeouts_can_be_set_on_the_app_role(
+    empty_database_url: str,
+) -> None:
+    # The names go into the statement's text: nothing else may get there.
+    await asyncio.to_thread(migrations.upgrade, empty_database_url)
+    role = f"phresh_app_{secrets.token_hex(3)}"
+
+    with pytest.raises(ValueError, match="not a timeout of the app's role: search_path"):
+        await maintenance.create_app_role(
+            empty_database_url, role, password=None, timeouts={"search_path": 0}
+        )
+
+    # All or nothing: the role was not made either.
+    exists = await _fetchrow(
+        empty_database_url, f"SELECT count(*) AS n FROM pg_roles WHERE rolname = '{role}'"
+    )
+    assert exists["n"] == 0

@@ -551,3 +551,23 @@ async def test_a_redis_that_goes_away_mid_run_is_replaced_by_process_counts(
     assert await redis_client.llen(account_list) == 4
     assert "answers again" in caplog.text
     await limits.close()
+
+
+@pytest.mark.parametrize(
+    ("environment", "redis_url", "warned"),
+    [
+        ("production", None, True),
+        ("production", "redis://127.0.0.1:1/0", False),
+        ("test", None, False),
+    ],
+)
+async def test_production_without_redis_warns_that_limits_count_per_process(
+    caplog: pytest.LogCaptureFixture, environment: str, redis_url: str | None, warned: bool
+) -> None:
+    settings = limit_settings(environment=environment, redis_url=redis_url)
+    with caplog.at_level(logging.WARNING, logger="phresh.ratelimit"):
+        limits = RateLimits.from_settings(settings)
+    await limits.close()
+
+    said = [r.getMessage() for r in caplog.records if "PHRESH_REDIS_URL" in r.getMessage()]
+    assert bool(said) is warned

@@ -125,3 +125,38 @@ async def test_seed_names_a_few_demo_logins_and_the_password(empty_database_url:
         f"log in as any demo user ({', '.join(row['username'] for row in names)}, ...) "
         f"with the password {seed.DEMO_PASSWORD}"
     )
+
+
+SESSION_SETTINGS = (
+    "SELECT current_setting('synchronous_commit') AS synchronous_commit, "
+    "current_setting('maintenance_work_mem') AS maintenance_work_mem, "
+    "current_setting('session_replication_role') AS session_replication_role"
+)
+
+
+async def test_seed_leaves_its_session_as_it_found_it(
+    empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Through a transaction pooler the seed's server connection next serves the API: a
+    # session-level SET would make the API's writes skip the WAL flush. The seed closes its
+    # connection, so its session is looked at just before it goes.
+    await asyncio.to_thread(migrations.upgrade, empty_database_url)
+    [fresh] = await _fetch(empty_database_url, SESSION_SETTINGS)
+    monkeypatch.setattr(seed, "BULK_THRESHOLD", 10)  # its bulk path SETs the most
+    at_close: list[dict[str, str]] = []
+    close = asyncpg.Connection.close
+
+    async def close_after_a_look(connection: "asyncpg.Connection[asyncpg.Record]") -> None:
+        if not connection.is_closed():
+            row = await connection.fetchrow(SESSION_SETTINGS)
+            assert row is not None
+            at_close.append(dict(row))
+        await close(connection)
+
+    monkeypatch.setattr(asyncpg.Connection, "close", close_after_a_look)
+
+    report = await seed.seed(empty_database_url, users=5, cleanings=20, random_seed=1)
+
+    assert "indexes" in report
+    assert at_close == [dict(fresh)]
+    assert fresh["synchronous_commit"] == "on"

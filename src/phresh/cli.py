@@ -135,15 +135,40 @@ async def _check_reachable(url: str, connect_timeout_s: float) -> None:
     await conn.close()
 
 
+def refuse_admin_through_pooler(settings: Settings) -> None:
+    if settings.db_pooler == "pgbouncer" and settings.database_admin_url is None:
+        raise StartupError(
+            "PHRESH_DB_POOLER=pgbouncer: set PHRESH_DATABASE_ADMIN_URL to PostgreSQL's own "
+            "address; schema and bulk-data commands must not go through the pooler"
+        )
+
+
+def refuse_embedded_outside_development(settings: Settings) -> None:
+    if settings.database_url is None and settings.environment != "development":
+        raise StartupError(
+            f"PHRESH_ENVIRONMENT={settings.environment} needs PHRESH_DATABASE_URL: the embedded "
+            "PostgreSQL starts in development only"
+        )
+
+
 @contextmanager
-def database_url(settings: Settings, *, check: bool = True) -> Iterator[str]:
+def database_url(settings: Settings, *, check: bool = True, admin: bool = False) -> Iterator[str]:
     """The database to use: PHRESH_DATABASE_URL, or the embedded server, started for the block.
 
     ``check``: connect once first, so an unreachable server is one clear line, not a traceback
-    from deep inside a migration.
+    from deep inside a migration. ``admin``: a command that changes the schema or bulk data,
+    which connects to PHRESH_DATABASE_ADMIN_URL when set (directly, never through a pooler).
+    The embedded server is for development only: anywhere else, N processes would start N
+    private databases.
     """
-    if settings.database_url is not None:
-        url = settings.database_url.get_secret_value()
+    if admin:
+        refuse_admin_through_pooler(settings)
+    configured = settings.admin_database_url() if admin else settings.database_url
+    variable = "PHRESH_DATABASE_ADMIN_URL" if admin and settings.database_admin_url else None
+    if configured is None:
+        refuse_embedded_outside_development(settings)
+    if configured is not None:
+        url = configured.get_secret_value()
         shown = shown_url(url)
         if check:
             try:
@@ -152,7 +177,7 @@ def database_url(settings: Settings, *, check: bool = True) -> Iterator[str]:
                 reason = _without_password(str(exc).splitlines()[0] if str(exc) else "", url)
                 raise StartupError(
                     f"cannot reach the database {shown}: {reason or type(exc).__name__}; "
-                    "check PHRESH_DATABASE_URL and that the server is up"
+                    f"check {variable or 'PHRESH_DATABASE_URL'} and that the server is up"
                 ) from exc
         typer.echo(f"phresh: using {shown}", err=True)
         yield url
@@ -282,6 +307,11 @@ def serve(
     settings = load_settings()
     host = host or settings.host
     port = port or settings.port
+    # Before anything is written (the embedded server's serve file) or started.
+    refuse_embedded_outside_development(settings)
+    if settings.migrate_on_start:
+        # Migrating on start is a schema change: never through a transaction pooler.
+        refuse_admin_through_pooler(settings)
     with ExitStack() as stack:
         stack.enter_context(serving_data_dir(settings, host, port))
         ensure_port_free(host, port)
@@ -291,7 +321,10 @@ def serve(
         if settings.migrate_on_start:
             from phresh import migrations
 
-            migrations.upgrade(url)
+            # Directly (PHRESH_DATABASE_ADMIN_URL when set), under the migrations' advisory
+            # lock: any number of processes may start at once.
+            admin_url = settings.database_admin_url
+            migrations.upgrade(admin_url.get_secret_value() if admin_url else url)
         # Workers (and --reload children) build their app from the environment.
         os.environ["PHRESH_DATABASE_URL"] = url
         get_settings.cache_clear()
@@ -342,7 +375,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""
     from phresh import migrations
 
-    with database_url(load_settings()) as url:
+    with database_url(load_settings(), admin=True) as url:
         migrations.upgrade(url, revision)
 
 
@@ -352,7 +385,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1 or base")
     """Revert migrations down to REVISION."""
     from phresh import migrations
 
-    with database_url(load_settings()) as url:
+    with database_url(load_settings(), admin=True) as url:
         migrations.downgrade(url, revision)
 
 
@@ -364,7 +397,7 @@ def db_current() -> None:
 
     from phresh import migrations
 
-    with database_url(load_settings()) as url:
+    with database_url(load_settings(), admin=True) as url:
         command.current(migrations.alembic_config(url), verbose=True)
 
 
@@ -390,8 +423,14 @@ def db_revision(
 
     from phresh import migrations
 
-    with database_url(load_settings()) as url:
-        command.revision(migrations.alembic_config(url), message=message, autogenerate=autogenerate)
+    with database_url(load_settings(), admin=True) as url:
+        command.revision(
+            migrations.alembic_config(url),
+            message=message,
+            autogenerate=autogenerate,
+            # Numbered after the head: readiness tells a later revision by its number.
+            rev_id=migrations.next_revision_id(message, migrations.head_revision()),
+        )
 
 
 @db_app.command("check")
@@ -402,7 +441,7 @@ def db_check() -> None:
 
     from phresh import migrations
 
-    with database_url(load_settings()) as url:
+    with database_url(load_settings(), admin=True) as url:
         command.check(migrations.alembic_config(url))
 
 
@@ -418,7 +457,7 @@ def db_backup(
 
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     target = output or Path("var/backups") / f"phresh-{stamp}.dump"
-    with database_url(load_settings()) as url:
+    with database_url(load_settings(), admin=True) as url:
         try:
             maintenance.backup(url, target)
         except maintenance.MaintenanceError as exc:
@@ -437,7 +476,7 @@ def db_restore(
 
     if not yes:
         typer.confirm("This replaces every table's contents. Continue?", abort=True)
-    with database_url(load_settings()) as url:
+    with database_url(load_settings(), admin=True) as url:
         try:
             maintenance.restore(url, dump)
         except maintenance.MaintenanceError as exc:
@@ -456,9 +495,13 @@ def db_create_app_role(
     """Create (or re-grant) a least-privilege role: row access only, no schema changes."""
     from phresh import maintenance
 
-    with database_url(load_settings()) as url:
-        asyncio.run(maintenance.create_app_role(url, role, password))
+    settings = load_settings()
+    with database_url(settings, admin=True) as url:
+        timeouts = maintenance.role_timeouts(settings)
+        asyncio.run(maintenance.create_app_role(url, role, password, timeouts))
         typer.echo(f"phresh: role {role!r} can now read and write rows, and nothing more")
+        shown = ", ".join(f"{name} = {ms} ms" for name, ms in timeouts.items())
+        typer.echo(f"phresh: its sessions in this database start with {shown}")
 
 
 @db_app.command("top")
@@ -472,7 +515,7 @@ def db_top(
     """Print the statements that cost the database the most (pg_stat_statements)."""
     from phresh import stats
 
-    with database_url(load_settings()) as url:
+    with database_url(load_settings(), admin=True) as url:
         try:
             statements = asyncio.run(stats.top_statements(url, limit=limit, order=order))
         except stats.StatsUnavailable as exc:
@@ -559,7 +602,7 @@ def seed(
     from phresh import migrations
     from phresh import seed as seeding
 
-    with database_url(load_settings()) as url:
+    with database_url(load_settings(), admin=True) as url:
         migrations.upgrade(url)
         report = asyncio.run(
             seeding.seed(url, users=users, cleanings=cleanings, random_seed=random_seed)
@@ -579,7 +622,7 @@ def create_superuser(
     from phresh import admin, migrations
 
     settings = load_settings()
-    with database_url(settings) as url:
+    with database_url(settings, admin=True) as url:
         migrations.upgrade(url)
         os.environ["PHRESH_DATABASE_URL"] = url
         get_settings.cache_clear()

@@ -30,6 +30,8 @@ REDIS_SCHEMES = ("redis", "rediss", "unix")
 DEFAULT_SLOW_QUERY_MS = 200
 # The client waits this much longer than the server's statement_timeout for a statement.
 COMMAND_TIMEOUT_MARGIN_S = 1.0
+# asyncpg's own default.
+DEFAULT_STATEMENT_CACHE_SIZE = 100
 
 
 def default_web_dir() -> Path | None:
@@ -50,8 +52,31 @@ class Settings(BaseSettings):
     )
 
     environment: Literal["development", "test", "production"] = "development"
-    # None: start the embedded PostgreSQL in ``data_dir``.
+    # None: start the embedded PostgreSQL in ``data_dir`` (development only: elsewhere each
+    # process would start a private database of its own, so it is refused).
     database_url: SecretStr | None = None
+    # Every CLI command that changes the schema or bulk data (db upgrade/downgrade/check/
+    # revision, seed, backup, restore, create-app-role, create-superuser) connects here:
+    # directly to PostgreSQL, never through a transaction pooler. None: database_url.
+    database_admin_url: SecretStr | None = None
+    # none: the pool talks to PostgreSQL (or a session pooler). pgbouncer: it sits behind a
+    # transaction pooler such as PgBouncer in pool_mode=transaction, which refuses settings in
+    # the startup packet and shares server connections between clients: the timeouts then
+    # come from the role (`phresh db create-app-role`), and no statement is prepared by name.
+    db_pooler: Literal["none", "pgbouncer"] = "none"
+    # The connections that stay in LISTEN (live events, the mail worker) must reach PostgreSQL
+    # directly: a transaction pooler would hand their session to others. None: database_url,
+    # or behind a transaction pooler database_admin_url (one of the two is then required).
+    database_listen_url: SecretStr | None = None
+    # Prepared statements asyncpg keeps per connection. None: 100, or 0 behind a transaction
+    # pooler (db_statement_cache_size_or_default). PgBouncer 1.21+ with max_prepared_statements
+    # set keeps track of them itself: there, 100 gets their speed back.
+    db_statement_cache_size: int | None = Field(default=None, ge=0)
+    # An optional streaming replica: safe methods (GET, HEAD) read from it unless the caller
+    # must see its own recent write (X-Phresh-Read-After) and the replica has not replayed
+    # that far, or it lags more than replica_max_lag_ms; writes always go to the primary.
+    database_replica_url: SecretStr | None = None
+    replica_max_lag_ms: int = Field(default=1000, ge=0)
     data_dir: Path = Path("var/pgdata")
     database_name: str = "phresh"
 
@@ -110,6 +135,13 @@ class Settings(BaseSettings):
     jwt_issuer: str = "phresh"
     jwt_audience: str = "phresh-api"
     jwt_expire_minutes: int = Field(default=60, ge=1)
+    # Secrets that sign no more but still verify, comma-separated (blanks around each are
+    # ignored), each under jwt_secret's rules: a token carries the id of its key (kid), so
+    # one signed before a rotation keeps working until it expires (jwt_previous_secret_list).
+    jwt_previous_secrets: SecretStr | None = None
+    # Machines' clocks disagree by a little: a token is accepted up to this many seconds
+    # after its exp, and from this many seconds before its iat (one minted on a host ahead).
+    jwt_leeway_s: int = Field(default=30, ge=0, le=300)
 
     # Sessions: a refresh token lives refresh_token_days from its issue (a session unused that
     # long ends: the idle limit); a session lives session_max_days from its login whatever its
@@ -173,6 +205,9 @@ class Settings(BaseSettings):
     rate_limit_verify_resend_per_address: str = "10/hour"
     rate_limit_verify_resend_per_account: str = "3/hour"
 
+    # Signs pagination cursors, alone: changing it makes the cursors issued before a 400
+    # (their clients start the listing over). None: keys derived from jwt_secret sign them,
+    # and those derived from jwt_previous_secrets still verify (cursor_secrets).
     cursor_secret: SecretStr | None = None
 
     # OpenTelemetry: with a collector's OTLP/HTTP endpoint (http://collector:4318), a span per
@@ -198,7 +233,9 @@ class Settings(BaseSettings):
 
     # Field validators, so that each error names its variable; their messages state the rule
     # and never the value.
-    @field_validator("database_url")
+    @field_validator(
+        "database_url", "database_admin_url", "database_replica_url", "database_listen_url"
+    )
     @classmethod
     def accept_postgresql_urls_only(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:
@@ -212,6 +249,20 @@ class Settings(BaseSettings):
         except ValueError:
             msg = "has a port that is not a number from 0 to 65535"
             raise ValueError(msg) from None
+        return value
+
+    @field_validator("database_listen_url")
+    @classmethod
+    def need_a_direct_url_behind_a_pooler(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        pooled = info.data.get("db_pooler") == "pgbouncer" and info.data.get("database_url")
+        if value is None and pooled and info.data.get("database_admin_url") is None:
+            msg = (
+                "must be set with PHRESH_DB_POOLER=pgbouncer (or PHRESH_DATABASE_ADMIN_URL): "
+                "LISTEN (live events, the mail worker) needs a direct connection to PostgreSQL"
+            )
+            raise ValueError(msg)
         return value
 
     @field_validator("password_hash_parallelism")
@@ -336,22 +387,46 @@ class Settings(BaseSettings):
     @field_validator("jwt_secret")
     @classmethod
     def refuse_weak_secrets(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
-        secret = value.get_secret_value()
         # Absent when PHRESH_ENVIRONMENT itself is invalid: that error is reported already.
         environment = info.data.get("environment", "development")
-        if environment != "development" and secret == DEFAULT_JWT_SECRET:
-            msg = (
-                f"must be set to a private value outside development (here: {environment}); "
-                f"generate one with: {KEY_COMMAND}"
-            )
-            raise ValueError(msg)
-        if len(secret) < MIN_JWT_SECRET_LENGTH:
-            msg = (
-                f"must be at least {MIN_JWT_SECRET_LENGTH} characters; "
-                f"generate one with: {KEY_COMMAND}"
-            )
-            raise ValueError(msg)
+        broken = broken_secret_rule(value.get_secret_value(), environment)
+        if broken is not None:
+            raise ValueError(f"must {broken}")
         return value
+
+    @field_validator("jwt_previous_secrets")
+    @classmethod
+    def refuse_weak_previous_secrets(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        """A previous secret still verifies tokens: a weak one is as bad as a weak current
+        one. The error names the entry by its place in the list, never by its value."""
+        if value is None:
+            return None
+        environment = info.data.get("environment", "development")
+        secrets = split_secrets(value)
+        for number, secret in enumerate(secrets, start=1):
+            broken = broken_secret_rule(secret.get_secret_value(), environment)
+            if broken is not None:
+                raise ValueError(f"entry {number} of {len(secrets)} must {broken}")
+        return value
+
+    def jwt_previous_secret_list(self) -> list[SecretStr]:
+        """The secrets that still verify tokens but sign none, in the order given."""
+        return [] if self.jwt_previous_secrets is None else split_secrets(self.jwt_previous_secrets)
+
+    def cursor_secrets(self) -> list[SecretStr]:
+        """The secrets cursor keys are derived from: the first signs, each verifies.
+        cursor_secret alone when set; else jwt_secret and then jwt_previous_secrets, so that
+        a rotation of the JWT secret carries the cursors along."""
+        if self.cursor_secret is not None:
+            return [self.cursor_secret]
+        return [self.jwt_secret, *self.jwt_previous_secret_list()]
+
+    def db_statement_cache_size_or_default(self) -> int:
+        if self.db_statement_cache_size is not None:
+            return self.db_statement_cache_size
+        return 0 if self.db_pooler == "pgbouncer" else DEFAULT_STATEMENT_CACHE_SIZE
 
     def db_command_timeout_s(self) -> float | None:
         """How long the client waits for one statement: the server's statement_timeout and a
@@ -371,6 +446,41 @@ class Settings(BaseSettings):
     def libpq_database_url(self) -> str:
         """The URL as asyncpg (the application's pool) and the PostgreSQL tools take it."""
         return to_libpq_url(self.async_database_url())
+
+    def admin_database_url(self) -> SecretStr | None:
+        """Where schema and bulk-data commands connect: the direct URL, else the app's."""
+        return self.database_admin_url or self.database_url
+
+    def libpq_listen_url(self) -> str:
+        """Where the connections that stay in LISTEN connect: never through a pooler."""
+        if self.database_listen_url is not None:
+            return to_libpq_url(self.database_listen_url.get_secret_value())
+        if self.db_pooler == "pgbouncer" and self.database_admin_url is not None:
+            return to_libpq_url(self.database_admin_url.get_secret_value())
+        return self.libpq_database_url()
+
+    def libpq_replica_url(self) -> str | None:
+        if self.database_replica_url is None:
+            return None
+        return to_libpq_url(self.database_replica_url.get_secret_value())
+
+
+def broken_secret_rule(secret: str, environment: str) -> str | None:
+    """The rule a signing secret breaks, phrased to follow "must"; None when it keeps them."""
+    if environment != "development" and secret == DEFAULT_JWT_SECRET:
+        return (
+            f"be set to a private value outside development (here: {environment}); "
+            f"generate one with: {KEY_COMMAND}"
+        )
+    if len(secret) < MIN_JWT_SECRET_LENGTH:
+        return f"be at least {MIN_JWT_SECRET_LENGTH} characters; generate one with: {KEY_COMMAND}"
+    return None
+
+
+def split_secrets(value: SecretStr) -> list[SecretStr]:
+    """A comma-separated list of secrets, blanks around each and empty entries ignored."""
+    parts = value.get_secret_value().split(",")
+    return [SecretStr(part.strip()) for part in parts if part.strip()]
 
 
 def parse_networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:

@@ -9,7 +9,7 @@ response is sent and rolled back on any error.
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import asyncpg
@@ -18,8 +18,17 @@ from fastapi import Depends, Request
 
 from phresh import metrics
 from phresh.config import Settings
-from phresh.errors import AppError
+from phresh.errors import AppError, InvalidInput
 from phresh.logs import type_name
+from phresh.replica import (
+    COMMIT_POSITION_HEADER,
+    PRIMARY_POSITION,
+    READ_AFTER_HEADER,
+    BadPosition,
+    Replica,
+    open_replica,
+    parse_position,
+)
 
 logger = logging.getLogger("phresh.sql")
 
@@ -32,7 +41,24 @@ else:
 
 
 def server_settings(settings: Settings) -> dict[str, str]:
-    """Sent in each connection's startup packet: no extra round trip per connection."""
+    """Sent in each connection's startup packet: no extra round trip per connection.
+
+    Behind a transaction pooler only the application's name: PgBouncer refuses any other
+    setting there ("unsupported startup parameter"), and the server connection it hands out
+    belongs to whoever it serves next anyway. The timeouts then come from the role's own
+    settings (``ALTER ROLE ... IN DATABASE ... SET``, made by `phresh db create-app-role`).
+    """
+    if settings.db_pooler == "pgbouncer":
+        # client_encoding spelled as the server reports it: asyncpg's own "utf-8" differs from
+        # the server's "UTF8" as text, and PgBouncer 1.18 then sends a SET client_encoding
+        # before every transaction (two statements per request instead of one).
+        return {"application_name": "phresh", "client_encoding": "UTF8"}
+    return direct_server_settings(settings)
+
+
+def direct_server_settings(settings: Settings) -> dict[str, str]:
+    """The startup settings of a connection made straight to PostgreSQL, whatever the pool's
+    path (the LISTEN connections: settings.libpq_listen_url)."""
     return {
         "application_name": "phresh",
         "statement_timeout": str(settings.db_statement_timeout_ms),
@@ -78,7 +104,9 @@ def slow_query_logger(threshold_ms: int) -> Callable[[Any], None]:
     return log_if_slow
 
 
-async def create_pool(settings: Settings) -> Pool:
+async def create_pool(settings: Settings, url: str | None = None) -> Pool:
+    """The pool of PHRESH_DATABASE_URL's server, or of ``url`` (the replica's), with one set
+    of settings: the replica sits behind the same kind of pooler as the primary."""
     log_slow_queries = (
         slow_query_logger(settings.db_slow_query_ms) if settings.db_slow_query_ms else None
     )
@@ -90,7 +118,7 @@ async def create_pool(settings: Settings) -> Pool:
             connection.add_query_logger(log_slow_queries)
 
     pool = await asyncpg.create_pool(
-        settings.libpq_database_url(),
+        url or settings.libpq_database_url(),
         # Connections are opened when needed: the app starts (and says it is not ready)
         # while the database is still coming up.
         min_size=0,
@@ -101,6 +129,12 @@ async def create_pool(settings: Settings) -> Pool:
         # dead route) fails the statement with TimeoutError instead of holding it forever.
         command_timeout=settings.db_command_timeout_s(),
         server_settings=server_settings(settings),
+        # Behind a transaction pooler none by default: a statement prepared by name on one
+        # server connection is not there when the next transaction lands on another
+        # ("prepared statement __asyncpg_stmt_27__ does not exist"), and two clients can run
+        # each other's statement of the same name. With 0, asyncpg prepares each statement
+        # unnamed, in the same round trip.
+        statement_cache_size=settings.db_statement_cache_size_or_default(),
         reset=keep_session_state,
         init=init,
     )
@@ -109,35 +143,54 @@ async def create_pool(settings: Settings) -> Pool:
 
 
 class Database:
-    """What the lifespan opens and closes: the pool, and how long to wait for one of its
-    connections."""
+    """What the lifespan opens and closes: the pool, how long to wait for one of its
+    connections, and the optional read replica (phresh.replica)."""
 
-    def __init__(self, pool: Pool, acquire_timeout_s: float) -> None:
+    def __init__(
+        self, pool: Pool, acquire_timeout_s: float, replica: Replica | None = None
+    ) -> None:
         self.pool = pool
         self.acquire_timeout_s = acquire_timeout_s
+        self.replica = replica
 
     @classmethod
     async def open(cls, settings: Settings) -> "Database":
         pool = await create_pool(settings)
         metrics.pool_opened(pool)
-        return cls(pool, settings.db_pool_timeout_s)
+        replica = None
+        if (replica_url := settings.libpq_replica_url()) is not None:
+            replica_pool = await create_pool(settings, replica_url)
+            metrics.pool_opened(replica_pool, "replica")
+            replica = await open_replica(settings, pool, replica_pool)
+        return cls(pool, settings.db_pool_timeout_s, replica)
 
     async def close(self) -> None:
+        if self.replica is not None:
+            metrics.pool_closed(self.replica.pool, "replica")
+            await self.replica.close()
         metrics.pool_closed(self.pool)
         await self.pool.close()
 
+    def acquire(self) -> AbstractAsyncContextManager[Connection]:
+        """A connection of the primary's pool for the block (``checkout``)."""
+        return self.checkout(self.pool)
+
     @asynccontextmanager
-    async def acquire(self) -> AsyncIterator[Connection]:
-        """A pooled connection for the block, waiting at most ``acquire_timeout_s`` for one.
+    async def checkout(self, pool: Pool) -> AsyncIterator[Connection]:
+        """A connection of ``pool`` (the primary's or the replica's) for the block, waiting at
+        most ``acquire_timeout_s`` for one.
 
         When the block fails because the server ended the connection's session (a restart,
         a failover, a terminated backend), the pool replaces every connection it holds on
         their next acquire: most likely their sessions ended too, and this way one request,
         not one per pooled connection, meets a dead one. The error that escapes is then a
-        PostgreSQL connection error (SQLSTATE class 08), whichever way asyncpg noticed.
+        PostgreSQL connection error (SQLSTATE class 08), whichever way asyncpg noticed. So
+        does a write that finds the primary's address leads to a standby (SQLSTATE 25006,
+        after a failover): the new connections go where the address leads now.
         """
+        name: metrics.PoolName = "primary" if pool is self.pool else "replica"
         # The pool's acquire and release, timed and counted for /metrics.
-        async with metrics.PoolCheckout(self.pool, self.acquire_timeout_s) as connection:
+        async with metrics.PoolCheckout(pool, self.acquire_timeout_s, name) as connection:
             try:
                 yield connection
             except (TimeoutError, asyncio.CancelledError):
@@ -147,6 +200,9 @@ class Database:
                 # rolls back what it held) and let the pool open a new one.
                 close_unfinished(connection)
                 raise
+            except asyncpg.ReadOnlySQLTransactionError:
+                await pool.expire_connections()
+                raise
             except Exception as exc:
                 if isinstance(exc, asyncpg.InternalClientError) and not connection_lost(connection):
                     # asyncpg's protocol read a message it did not expect: most often the
@@ -155,13 +211,62 @@ class Database:
                     connection.terminate()
                 if not connection_lost(connection):
                     raise
-                await self.pool.expire_connections()
+                await pool.expire_connections()
                 if not isinstance(exc, asyncpg.InterfaceError | asyncpg.InternalClientError):
                     raise
                 # It ended between two statements: asyncpg then says the connection is
                 # closed, or released; say it as asyncpg does when it ends mid-statement.
                 msg = "the connection to the database was lost"
                 raise asyncpg.ConnectionDoesNotExistError(msg) from exc
+
+    @asynccontextmanager
+    async def acquire_for_read(self, read_after: int | None = None) -> AsyncIterator[Connection]:
+        """A connection to read from: the replica's while it keeps up and has replayed
+        ``read_after`` (a WAL position the caller's own write answered), else the primary's.
+        A replica that cannot be reached is skipped for the primary, not a failed request."""
+        replica = self.replica
+        use_replica = (
+            replica is not None
+            and replica.usable()
+            and (read_after is None or await replica.has_replayed(read_after))
+        )
+        async with AsyncExitStack() as stack:
+            connection = None
+            if use_replica:
+                assert replica is not None
+                try:
+                    connection = await stack.enter_async_context(self.checkout(replica.pool))
+                except REPLICA_UNREACHABLE as exc:
+                    replica.mark_unreachable(exc)
+            if replica is not None:
+                metrics.read_served("primary" if connection is None else "replica")
+            if connection is None:
+                connection = await stack.enter_async_context(self.acquire())
+            yield connection
+
+    async def commit_position(self, connection: Connection) -> str | None:
+        """The primary's WAL position after a commit on ``connection``: a read that waits
+        for it (X-Phresh-Read-After) sees that commit. None when it cannot be read: the write
+        has committed, and must not be answered as a failure (its client would retry it)."""
+        try:
+            position: str = await connection.fetchval(PRIMARY_POSITION)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            if isinstance(exc, TimeoutError):
+                close_unfinished(connection)
+            logger.warning("commit position unknown (%s)", type_name(type(exc)))
+            return None
+        return position
+
+
+# What acquiring a connection of an unreachable replica raises (connect refused or timed out,
+# the server gone or starting): the read then goes to the primary.
+REPLICA_UNREACHABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+)
 
 
 def get_database(request: Request) -> Database:
@@ -176,15 +281,45 @@ async def get_connection(request: Request) -> AsyncIterator[Connection]:
     """One pooled connection per request; for writes, one transaction around the request.
 
     Safe methods (GET, HEAD, OPTIONS) only read: autocommit, so no BEGIN, nothing to commit
-    and no row locks (a lock taken in autocommit would end with its statement). A connection
-    that died is thrown away, with every other connection of the pool (``Database.acquire``).
+    and no row locks (a lock taken in autocommit would end with its statement); with a
+    replica, from the replica when it may answer (``Database.acquire_for_read``). Writes run
+    on the primary; with a replica, the response then says the commit's WAL position. A
+    connection that died is thrown away, with every other connection of its pool
+    (``Database.acquire``).
     """
-    async with get_database(request).acquire() as connection:
-        if request.method in READ_ONLY_METHODS:
+    database = get_database(request)
+    if request.method in READ_ONLY_METHODS:
+        read_after = _read_after(request) if database.replica is not None else None
+        async with database.acquire_for_read(read_after) as connection:
             yield connection
-            return
+        return
+    async with database.acquire() as connection:
         async with in_transaction(connection):
             yield connection
+        if database.replica is not None:
+            # Sent by phresh.replica.CommitPositionHeader.
+            request.state.commit_position = await database.commit_position(connection)
+
+
+async def get_primary_connection(request: Request) -> AsyncIterator[Connection]:
+    """For reads that must see every commit at once (the live events, read right after
+    PostgreSQL said they were written): always the primary, in autocommit."""
+    async with get_database(request).acquire() as connection:
+        yield connection
+
+
+def _read_after(request: Request) -> int | None:
+    value = request.headers.get(READ_AFTER_HEADER)
+    if value is None:
+        return None
+    try:
+        return parse_position(value.strip())
+    except BadPosition:
+        msg = (
+            f"{READ_AFTER_HEADER} must be a position as {COMMIT_POSITION_HEADER} gave it, "
+            "such as 0/16B3748."
+        )
+        raise InvalidInput(msg) from None
 
 
 def connection_lost(connection: Connection) -> bool:
@@ -236,3 +371,4 @@ async def in_transaction(connection: Connection) -> AsyncIterator[None]:
 # scope="function": the commit runs before the response is sent, so a client never sees a
 # 201 for a row that then failed to commit.
 ConnectionDep = Annotated[Connection, Depends(get_connection, scope="function")]
+PrimaryConnectionDep = Annotated[Connection, Depends(get_primary_connection, scope="function")]

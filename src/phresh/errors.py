@@ -354,6 +354,9 @@ RETRYABLE_SQLSTATES: dict[str, UnavailableReason] = {
     "55P03": "lock_timeout",
     "40001": "conflict",
     "40P01": "conflict",
+    # read_only_sql_transaction: the primary's address leads to a standby (a failover under
+    # way); phresh.db.Database.acquire renews the pool so that the retry finds the new one.
+    "25006": "read_only",
 }
 RETRYABLE_SQLSTATE_CLASSES: dict[str, UnavailableReason] = {
     "08": "connection",

@@ -1,6 +1,5 @@
 """The application factory. Nothing runs at import: the lifespan opens the database."""
 
-import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,6 +35,7 @@ from phresh.migrations import HEAD
 from phresh.offers.router import my_offers_router
 from phresh.offers.router import router as offers_router
 from phresh.ratelimit import RateLimits
+from phresh.replica import COMMIT_POSITION_HEADER, READ_AFTER_HEADER, CommitPositionHeader
 from phresh.shutdown import Shutdown
 from phresh.tracing import install_tracing
 from phresh.users.passwords import configure as configure_passwords
@@ -44,7 +44,13 @@ from phresh.web import install_web_app
 
 API_PREFIX = "/api/v1"
 # What a script of an allowed origin may send besides the simple headers.
-CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "X-Phresh-Client", "Last-Event-ID"]
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "X-Phresh-Client",
+    "Last-Event-ID",
+    READ_AFTER_HEADER,
+]
 OPENAPI_URL = f"{API_PREFIX}/openapi.json"
 
 logger = logging.getLogger(__name__)
@@ -106,9 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.token_reader = TokenReader(settings)
     # Every "now" of the account rules (sessions, links): tests replace it to move time.
     app.state.clock = utc_now
-    cursor_secret = settings.cursor_secret or settings.jwt_secret
-    app.state.cursor_codec = CursorCodec(
-        hashlib.sha256(b"cursor:" + cursor_secret.get_secret_value().encode()).digest()
+    app.state.cursor_codec = CursorCodec.from_secrets(
+        [secret.get_secret_value() for secret in settings.cursor_secrets()]
     )
     # Inside the request-id middleware (added by install_error_handlers): refusals carry the id.
     app.add_middleware(
@@ -120,6 +125,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Inside the request-id middleware too: its 503 carries the id.
     app.add_middleware(RequestDeadline, seconds=settings.request_deadline_s)
+    if settings.database_replica_url is not None:
+        # A write's response says where its commit is in the WAL (phresh.replica).
+        app.add_middleware(CommitPositionHeader)
     install_error_handlers(app)
     # Outside the request-id middleware: its own 500s carry these headers too.
     app.add_middleware(SecurityHeaders, https=settings.environment != "development")
@@ -134,7 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_credentials=True,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=CORS_REQUEST_HEADERS,
-            expose_headers=["X-Request-ID", "Retry-After", "Location"],
+            expose_headers=["X-Request-ID", "Retry-After", "Location", COMMIT_POSITION_HEADER],
             max_age=600,
         )
     # Outside the request-id middleware and CORS: one line per request, with the status the

@@ -8,13 +8,14 @@ PostgreSQL installed; a ``pg_dump`` on PATH is used if the wheel's is missing.
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from phresh.config import to_libpq_url
+from phresh.config import Settings, to_libpq_url
 
 
 class MaintenanceError(Exception):
@@ -96,11 +97,35 @@ APP_ROLE_GRANTS = [
 ]
 
 
-async def create_app_role(url: str, role: str, password: str | None) -> None:
+ROLE_TIMEOUTS = ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")
+
+
+def role_timeouts(settings: Settings) -> dict[str, int]:
+    """The timeouts a session of the app's role starts with, in ms (0: none)."""
+    return dict(
+        zip(
+            ROLE_TIMEOUTS,
+            (
+                settings.db_statement_timeout_ms,
+                settings.db_lock_timeout_ms,
+                settings.db_idle_in_transaction_timeout_ms,
+            ),
+            strict=True,
+        )
+    )
+
+
+async def create_app_role(
+    url: str, role: str, password: str | None, timeouts: Mapping[str, int] | None = None
+) -> None:
     """A login role for the running API: reads and writes rows, cannot change the schema.
 
     Migrations keep running as the owner (``phresh db upgrade`` with the owner's URL); the
     API connects as this role, so a bug or an injection cannot drop or alter a table.
+
+    ``timeouts`` (ms, by setting name) become the role's own settings in this database
+    (``ALTER ROLE ... IN DATABASE ... SET``): every session it opens starts with them, also
+    through a transaction pooler such as PgBouncer, which refuses them in the startup packet.
     """
     conn = await asyncpg.connect(to_libpq_url(url))
     try:
@@ -126,5 +151,13 @@ async def create_app_role(url: str, role: str, password: str | None) -> None:
                 )
             for grant in APP_ROLE_GRANTS:
                 await conn.execute(grant.format(role=quoted_role, database=database))
+            for name, milliseconds in (timeouts or {}).items():
+                if name not in ROLE_TIMEOUTS:
+                    msg = f"not a timeout of the app's role: {name}"
+                    raise ValueError(msg)
+                await conn.execute(
+                    f"ALTER ROLE {quoted_role} IN DATABASE {database} "
+                    f"SET {name} = {int(milliseconds)}"
+                )
     finally:
         await conn.close()

@@ -200,6 +200,12 @@ class RateLimits:
         cls, settings: Settings, *, namespace: str = DEFAULT_NAMESPACE
     ) -> "RateLimits":
         redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+        if redis_url is None and settings.environment == "production":
+            # Each process would count alone: N processes let N times the limit through.
+            logger.warning(
+                "rate limits are counted in this process only: with several processes or "
+                "machines, set PHRESH_REDIS_URL so that they count together"
+            )
         return cls(rules_from_settings(settings), redis_url=redis_url, namespace=namespace)
 
     @property

@@ -230,9 +230,14 @@ async def seed(url: str, *, users: int, cleanings: int, random_seed: int) -> str
     password_hash = await hash_password(DEMO_PASSWORD)
     conn = await asyncpg.connect(to_libpq_url(url))
     try:
-        # Bulk load: no waiting on the WAL flush, more memory for index builds.
-        await conn.execute("SET synchronous_commit = off; SET maintenance_work_mem = '512MB'")
         async with conn.transaction():
+            # Bulk load: no waiting on the WAL flush, more memory for index builds. LOCAL: for
+            # this transaction only; a session-level SET would outlive it on a server
+            # connection that a pooler then hands to the API (whose writes would then not
+            # wait for the WAL either).
+            await conn.execute(
+                "SET LOCAL synchronous_commit = off; SET LOCAL maintenance_work_mem = '512MB'"
+            )
             await conn.execute("SELECT setseed($1)", (random_seed % 1000) / 1000)
             rebuild: list[str] = []
             checks_deferred = False

@@ -1,3 +1,4 @@
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -5,7 +6,9 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from fastapi import FastAPI
 
+from phresh.auth.service import key_id
 from phresh.config import Settings
 from phresh.db import Connection
 from phresh.main import create_app
@@ -16,8 +19,8 @@ from tests.fixtures.factories import DEFAULT_PASSWORD, create_user, factory_sess
 PROBLEM = "application/problem+json"
 
 
-def signed_token(settings: Settings, **overrides: Any) -> str:
-    """A token like the API's own, with ``overrides`` applied to its claims."""
+def token_claims(settings: Settings, **overrides: Any) -> dict[str, Any]:
+    """Claims like those of the API's tokens, with ``overrides`` applied."""
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
         "sub": "1",
@@ -29,7 +32,15 @@ def signed_token(settings: Settings, **overrides: Any) -> str:
     }
     # The session create_user starts, unless the test says otherwise.
     claims.setdefault("sid", str(factory_session_id(int(claims["sub"]))))
-    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
+    return claims
+
+
+def signed_token(settings: Settings, **overrides: Any) -> str:
+    """A token like the API's own (signed, naming its key), with ``overrides`` applied to
+    its claims."""
+    secret = settings.jwt_secret.get_secret_value()
+    claims = token_claims(settings, **overrides)
+    return jwt.encode(claims, secret, algorithm="HS256", headers={"kid": key_id(secret)})
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -214,6 +225,44 @@ async def test_token_signed_with_another_secret_is_401(
     response = await client.get("/users/me", headers=bearer(token))
 
     assert response.status_code == 401
+
+
+async def test_token_without_a_key_id_is_refused_as_a_bad_signature_is(
+    client: httpx.AsyncClient, connection: Connection, settings: Settings
+) -> None:
+    user = await create_user(connection)
+    secret = settings.jwt_secret.get_secret_value()
+    claims = token_claims(settings, sub=str(user.id))
+    # Signed with the right secret, but naming no key.
+    unnamed = jwt.encode(claims, secret, algorithm="HS256")
+    # Naming the right key, but signed with another secret.
+    forged = jwt.encode(
+        claims, "another-secret-" + "x" * 32, algorithm="HS256", headers={"kid": key_id(secret)}
+    )
+
+    refusals = [await client.get("/users/me", headers=bearer(t)) for t in (unnamed, forged)]
+
+    assert [r.status_code for r in refusals] == [401, 401]
+    problems = [r.json() for r in refusals]
+    for problem in problems:
+        problem.pop("request_id", None)
+        problem.pop("instance", None)
+    assert problems[0] == problems[1]
+    assert problems[0]["type"].endswith("invalid-token")
+
+
+async def test_a_token_minted_on_a_clock_2_s_ahead_is_accepted(
+    client: httpx.AsyncClient, connection: Connection, app: FastAPI
+) -> None:
+    await create_user(connection, username="ada")
+    app.state.clock = lambda: datetime.now(UTC) + timedelta(seconds=2)
+    response = await client.post(
+        "/auth/token", data={"username": "ada", "password": DEFAULT_PASSWORD}
+    )
+    token = response.json()["access_token"]
+    assert jwt.decode(token, options={"verify_signature": False})["iat"] > time.time()
+
+    assert (await client.get("/users/me", headers=bearer(token))).status_code == 200
 
 
 async def test_unsigned_token_is_401(

@@ -8,8 +8,9 @@ import pytest
 
 from phresh.config import Settings
 from phresh.db import Pool
-from phresh.events.listener import EventListener
+from phresh.events.listener import EventListener, connect
 from phresh.events.repository import CHANNEL
+from tests.fixtures.database import make_settings
 
 LISTENERS = (
     "SELECT count(*) FROM pg_stat_activity "
@@ -111,3 +112,32 @@ async def test_a_lost_connection_is_replaced_at_once_each_time_and_rings_everyon
     delays = [r.getMessage() for r in caplog.records if "connecting again" in r.getMessage()]
     assert len(delays) == 3
     assert all(message.endswith("connecting again in 0.5 s") for message in delays), delays
+
+
+async def test_behind_a_pooler_the_listener_connects_directly_with_the_timeouts(
+    database_url: str,
+) -> None:
+    # Nothing listens on port 1: were the listener to use the pool's (pooled) URL, it could
+    # not connect at all.
+    settings = make_settings(
+        "postgresql://postgres@127.0.0.1:1/phresh",
+        db_pooler="pgbouncer",
+        database_admin_url=database_url,
+        db_statement_timeout_ms=12_345,
+        db_lock_timeout_ms=2_345,
+        db_idle_in_transaction_timeout_ms=34_567,
+    )
+
+    connection = await connect(settings)
+    try:
+        row = await connection.fetchrow(
+            "SELECT current_setting('statement_timeout'), current_setting('lock_timeout'), "
+            "current_setting('idle_in_transaction_session_timeout'), "
+            "current_setting('application_name')"
+        )
+    finally:
+        await connection.close()
+
+    assert row is not None
+    # Straight to PostgreSQL, a session of its own: the startup packet carries them still.
+    assert tuple(row) == ("12345ms", "2345ms", "34567ms", "phresh-events")

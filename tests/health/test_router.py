@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic.script import ScriptDirectory
 
 from phresh import embedded, migrations
 from phresh.main import create_app
@@ -13,15 +14,26 @@ from tests.fixtures.client import BASE_URL
 from tests.fixtures.database import make_settings
 
 PROBLEM = "application/problem+json"
-READY = {"status": "ok", "db": "reachable", "migrations": "head"}
+READY = {
+    "status": "ok",
+    "db": "reachable",
+    "migrations": "head",
+    "replica": "none",
+    "replica_lag_ms": None,
+}
 # Nothing listens on port 1: the connection is refused at once.
 REFUSING_URL = "postgresql://postgres@127.0.0.1:1/x"
 
 
 @asynccontextmanager
-async def client_for(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A client on an app of its own, pointed at ``database_url``, through its lifespan."""
+async def client_for(
+    database_url: str, migration_head: str | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client on an app of its own, pointed at ``database_url``, through its lifespan;
+    ``migration_head``: the newest migration its code is to know (default: the real one)."""
     app = create_app(make_settings(database_url))
+    if migration_head is not None:
+        app.state.migration_head = migration_head
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
@@ -128,3 +140,35 @@ async def test_ready_recovers_by_itself_when_the_database_comes_back(
     assert elapsed < 2.0
     assert after.status_code == 200
     assert after.json() == READY
+
+
+def previous_revision() -> str:
+    script = ScriptDirectory.from_config(migrations.alembic_config())
+    head = script.get_revision(migrations.HEAD)
+    assert head is not None
+    assert isinstance(head.down_revision, str)
+    return head.down_revision
+
+
+async def test_ready_is_200_when_a_newer_release_migrated_further(database_url: str) -> None:
+    # A rolling deploy: the new release migrated, this process runs the release before
+    # (migrations are expand/contract) and stays in the load balancer.
+    async with client_for(database_url, migration_head=previous_revision()) as client:
+        response = await client.get("/health/ready")
+
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["migrations"]) == ("ok", "ahead")
+
+
+async def test_ready_is_503_when_the_code_is_newer_than_the_database(database_url: str) -> None:
+    head = migrations.sequence(migrations.HEAD)
+    assert head is not None
+    next_release = f"{head + 1:04d}_from_the_next_release"
+
+    async with client_for(database_url, migration_head=next_release) as client:
+        response = await client.get("/health/ready")
+
+    assert response.status_code == 503
+    assert response.json()["detail"] == (
+        f"migrations: database at {migrations.HEAD}, code expects {next_release}"
+    )

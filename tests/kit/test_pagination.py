@@ -1,5 +1,9 @@
 """The one keyset page helper every list uses."""
 
+import base64
+import hashlib
+import hmac
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +13,7 @@ from phresh.kit.pagination import (
     InvalidCursor,
     Page,
     after_time_key,
+    cursor_key_id,
     keyset_page,
     time_key,
 )
@@ -66,3 +71,77 @@ def test_the_total_is_passed_through_when_counted() -> None:
     )
 
     assert page.total == 5
+
+
+# Key rotation
+
+OLD_KEY = b"o" * 32
+NEW_KEY = b"n" * 32
+
+
+def cursor_of(codec: CursorCodec) -> str:
+    cursor = codec.encode_cursor("test", time_key(*ROWS[2]))
+    assert len(cursor) < 128  # it goes in a URL
+    return cursor
+
+
+def test_a_cursor_signed_with_a_previous_key_still_reads() -> None:
+    rotated = CursorCodec(NEW_KEY, [OLD_KEY])
+
+    assert after_time_key(rotated, "test", cursor_of(CursorCodec(OLD_KEY))) == ROWS[2]
+
+
+def test_a_cursor_signed_with_a_key_no_longer_listed_is_refused() -> None:
+    with pytest.raises(InvalidCursor):
+        after_time_key(CursorCodec(NEW_KEY), "test", cursor_of(CursorCodec(OLD_KEY)))
+
+
+def test_new_cursors_are_signed_with_the_current_key() -> None:
+    cursor = cursor_of(CursorCodec(NEW_KEY, [OLD_KEY]))
+
+    assert after_time_key(CursorCodec(NEW_KEY), "test", cursor) == ROWS[2]
+    with pytest.raises(InvalidCursor):
+        after_time_key(CursorCodec(OLD_KEY), "test", cursor)
+
+
+def test_a_cursor_without_a_key_id_is_refused() -> None:
+    """The previous release's cursors (signature, then payload): their clients start over."""
+    scope = hashlib.sha256(b"test").hexdigest()[:16]
+    payload = json.dumps([scope, time_key(*ROWS[2])], separators=(",", ":"))
+    signature = hmac.new(OLD_KEY, payload.encode(), hashlib.sha256).digest()[:16]
+    legacy = base64.urlsafe_b64encode(signature + payload.encode()).rstrip(b"=").decode()
+
+    with pytest.raises(InvalidCursor):
+        after_time_key(CursorCodec(OLD_KEY), "test", legacy)
+
+
+def test_keys_that_share_a_key_id_each_verify_their_cursors() -> None:
+    first = b"k" * 32
+    second = next(
+        key
+        for n in range(100_000)
+        if cursor_key_id(key := n.to_bytes(32, "big")) == cursor_key_id(first)
+    )
+    codec = CursorCodec(first, [second])
+
+    assert after_time_key(codec, "test", cursor_of(CursorCodec(second))) == ROWS[2]
+    assert after_time_key(codec, "test", cursor_of(CursorCodec(first))) == ROWS[2]
+
+
+def test_a_tampered_cursor_is_refused() -> None:
+    raw = bytearray(base64.urlsafe_b64decode(cursor_of(CODEC) + "=="))
+    raw[-3] ^= 1
+    tampered = base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+
+    with pytest.raises(InvalidCursor):
+        after_time_key(CODEC, "test", tampered)
+
+
+def test_codecs_from_secrets_sign_with_the_first_and_verify_with_each() -> None:
+    secrets = ["current-" + "c" * 32, "previous-" + "p" * 32]
+    codec = CursorCodec.from_secrets(secrets)
+    previous = CursorCodec.from_secrets(secrets[1:])
+
+    assert after_time_key(codec, "test", cursor_of(previous)) == ROWS[2]
+    with pytest.raises(InvalidCursor):
+        after_time_key(previous, "test", cursor_of(codec))

@@ -23,6 +23,7 @@ from phresh.mail.worker import (
     start_worker,
 )
 from phresh.models import MailKind, MailStatus
+from tests.fixtures.database import make_settings
 from tests.fixtures.smtp import SmtpServer, free_port, smtp_settings
 from tests.mail.conftest import committed_mail, statuses
 
@@ -207,3 +208,31 @@ async def test_two_queue_managers_send_each_mail_once(
     sent = sorted(message["Message-ID"].split(".")[0] for message in smtp_server.messages)
     assert sent == sorted(f"<mail-{mail_id}" for mail_id in mail_ids)
     assert await statuses(live_outbox) == [("sent", 1)] * 4
+
+
+async def test_behind_a_pooler_the_worker_connects_directly_with_the_timeouts(
+    database_url: str,
+) -> None:
+    # It stays in LISTEN: through a transaction pooler its session would be lent to others.
+    # Nothing listens on port 1, the pool's (pooled) URL here.
+    settings = make_settings(
+        "postgresql://postgres@127.0.0.1:1/phresh",
+        db_pooler="pgbouncer",
+        database_admin_url=database_url,
+        db_statement_timeout_ms=12_345,
+        db_lock_timeout_ms=2_345,
+        db_idle_in_transaction_timeout_ms=34_567,
+    )
+
+    connection = await connect(settings)
+    try:
+        row = await connection.fetchrow(
+            "SELECT current_setting('statement_timeout'), current_setting('lock_timeout'), "
+            "current_setting('idle_in_transaction_session_timeout'), "
+            "current_setting('application_name')"
+        )
+    finally:
+        await connection.close()
+
+    assert row is not None
+    assert tuple(row) == ("12345ms", "2345ms", "34567ms", "phresh-mail-worker")

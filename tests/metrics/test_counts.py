@@ -163,16 +163,20 @@ async def test_the_pool_s_connections_in_use_and_waiting_are_gauged(database_url
         after = await scrape(client)
 
     assert answers == [200, 200, 200]
-    assert moved(idle, full, "phresh_db_pool_checked_out") == 2
-    assert moved(idle, full, "phresh_db_pool_waiting") == 1
-    assert full.value("phresh_db_pool_connections") >= 2
-    assert full.value("phresh_db_pool_max_connections") >= 2
-    assert after.value("phresh_db_pool_checked_out") == idle.value("phresh_db_pool_checked_out")
-    assert after.value("phresh_db_pool_waiting") == idle.value("phresh_db_pool_waiting")
-    # The waiting request (and the scrape's try) waited a second or more for its connection.
-    assert moved(idle, after, "phresh_db_pool_wait_seconds_bucket", le="0.5") < moved(
-        idle, after, "phresh_db_pool_wait_seconds_count"
+    assert moved(idle, full, "phresh_db_pool_checked_out", pool="primary") == 2
+    assert moved(idle, full, "phresh_db_pool_waiting", pool="primary") == 1
+    assert full.value("phresh_db_pool_connections", pool="primary") >= 2
+    assert full.value("phresh_db_pool_max_connections", pool="primary") >= 2
+    assert after.value("phresh_db_pool_checked_out", pool="primary") == idle.value(
+        "phresh_db_pool_checked_out", pool="primary"
     )
+    assert after.value("phresh_db_pool_waiting", pool="primary") == idle.value(
+        "phresh_db_pool_waiting", pool="primary"
+    )
+    # The waiting request (and the scrape's try) waited a second or more for its connection.
+    assert moved(
+        idle, after, "phresh_db_pool_wait_seconds_bucket", le="0.5", pool="primary"
+    ) < moved(idle, after, "phresh_db_pool_wait_seconds_count", pool="primary")
 
 
 async def test_a_checkout_that_times_out_is_counted_and_answered_503(database_url: str) -> None:
@@ -191,7 +195,7 @@ async def test_a_checkout_that_times_out_is_counted_and_answered_503(database_ur
         after = await scrape(client)
 
     assert refused.status_code == 503
-    assert moved(before, after, "phresh_db_pool_timeouts_total") == 1
+    assert moved(before, after, "phresh_db_pool_timeouts_total", pool="primary") == 1
 
 
 async def test_the_mail_outbox_is_read_at_each_scrape(database_url: str, live_pool: Pool) -> None:

@@ -150,7 +150,7 @@ def test_two_workers_add_up_and_a_killed_one_leaves_the_gauges(
         live = {"method": "GET", "route": LIVE, "status": "200"}
         return (
             samples.value("phresh_http_requests_total", **live),
-            samples.value("phresh_db_pool_max_connections"),
+            samples.value("phresh_db_pool_max_connections", pool="primary"),
         )
 
     with (

@@ -9,7 +9,7 @@ from phresh.auth import service as auth_service
 from phresh.auth.exceptions import EmailNotVerified, InvalidToken
 from phresh.auth.repository import Client
 from phresh.config import Settings
-from phresh.db import ConnectionDep
+from phresh.db import READ_ONLY_METHODS, ConnectionDep, get_database
 from phresh.errors import Unauthorized
 from phresh.models import User
 from phresh.ratelimit import RateLimits
@@ -28,6 +28,12 @@ async def get_current_user(
     reader: auth_service.TokenReader = request.app.state.token_reader
     claims = reader.claims(token)
     user = await auth_service.get_session_user(connection, claims)
+    database = get_database(request)
+    if user is None and database.replica is not None and request.method in READ_ONLY_METHODS:
+        # The read may have gone to the replica, which a session begun a moment ago (a login
+        # on the primary) may not have reached yet: the primary has the last word.
+        async with database.acquire() as primary:
+            user = await auth_service.get_session_user(primary, claims)
     if user is None:
         raise InvalidToken(
             "The session of this token has ended, or its account is disabled; log in again."

@@ -4,7 +4,7 @@ import hashlib
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -57,6 +57,23 @@ def digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+def key_id(secret: str) -> str:
+    """The ``kid`` in the header of the tokens ``secret`` signs, so that a verifier knows
+    which of its keys to check them with (a rotation's current or a previous one): 16 hex
+    digits of a SHA-256 of the secret under a prefix of its own, a digest nothing else
+    uses. It can be public: it is no key, and a token's HMAC already tells as much about
+    the secret to anyone who would guess it."""
+    return hashlib.sha256(b"phresh-jwt-kid:" + secret.encode()).hexdigest()[:16]
+
+
+def verification_keys(settings: Settings) -> dict[str, str]:
+    """Every secret that verifies tokens (the current one and the previous ones), by kid."""
+    keys: dict[str, str] = {}
+    for secret in (settings.jwt_secret, *settings.jwt_previous_secret_list()):
+        keys.setdefault(key_id(secret.get_secret_value()), secret.get_secret_value())
+    return keys
+
+
 @dataclass(frozen=True, slots=True)
 class AccessToken:
     token: str
@@ -84,7 +101,8 @@ def create_access_token(
         "iat": now,
         "exp": expires_at,
     }
-    token = jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=ALGORITHM)
+    secret = settings.jwt_secret.get_secret_value()
+    token = jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"kid": key_id(secret)})
     return AccessToken(token, max(0, int((expires_at - now).total_seconds())))
 
 
@@ -95,14 +113,23 @@ class Claims:
     expires_at: float
 
 
-def _verify(settings: Settings, token: str) -> Claims:
+def _verify(settings: Settings, keys: Mapping[str, str], token: str) -> Claims:
+    """The claims of a token signed with the key its kid names, one of ``keys``; a token
+    without a kid, or naming a key unknown here (one retired, or not deployed here yet), is
+    refused as a bad signature is. exp and iat are checked with the leeway of the
+    settings (a token minted on a host whose clock is ahead has an iat in the future)."""
     try:
+        kid = jwt.get_unverified_header(token).get("kid")
+        secret = keys.get(kid) if isinstance(kid, str) else None
+        if secret is None:
+            raise InvalidToken(EXPIRED)
         claims = jwt.decode(
             token,
-            settings.jwt_secret.get_secret_value(),
+            secret,
             algorithms=[ALGORITHM],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
+            leeway=settings.jwt_leeway_s,
             options={"require": ["exp", "iss", "aud", "sub", "sid"]},
         )
         return Claims(int(claims["sub"]), uuid.UUID(claims["sid"]), float(claims["exp"]))
@@ -116,15 +143,19 @@ class TokenReader:
     A client sends the same token on every request until it expires; checking its HMAC and
     claims again each time is a tenth of a millisecond of CPU on a sub-millisecond request.
     Only tokens that verified are cached, with their ``exp``: a cached token is refused the
-    moment ``clock()`` passes it, so the cache cannot admit anything the check would refuse.
-    Whether its session is still live is asked of the database on every request.
-    A full cache is emptied rather than grown.
+    moment ``clock()`` passes it and the leeway, as the check itself would, so the cache
+    cannot admit anything the check would refuse. (The keys are the process's, fixed at its
+    start: a retired key leaves with a restart, and the cache with it.) Whether its session
+    is still live is asked of the database on every request. A full cache is emptied rather
+    than grown.
     """
 
     def __init__(
         self, settings: Settings, max_size: int = 4096, clock: Callable[[], float] = time.time
     ) -> None:
         self._settings = settings
+        self._keys = verification_keys(settings)
+        self._leeway = settings.jwt_leeway_s
         self._max_size = max_size
         self._clock = clock
         self._verified: dict[str, Claims] = {}
@@ -137,11 +168,11 @@ class TokenReader:
         """The user and session a valid token was issued to; InvalidToken otherwise."""
         cached = self._verified.get(token)
         if cached is not None:
-            if self._clock() < cached.expires_at:
+            if self._clock() < cached.expires_at + self._leeway:
                 return cached
             del self._verified[token]
             raise InvalidToken(EXPIRED)
-        claims = _verify(self._settings, token)
+        claims = _verify(self._settings, self._keys, token)
         if len(self._verified) >= self._max_size:
             self._verified.clear()
         self._verified[token] = claims

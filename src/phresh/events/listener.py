@@ -13,7 +13,7 @@ from contextlib import contextmanager, suppress
 import asyncpg
 
 from phresh.config import Settings
-from phresh.db import server_settings
+from phresh.db import direct_server_settings
 from phresh.events import repository
 from phresh.events.repository import ListenerConnection
 
@@ -155,9 +155,9 @@ class EventListener:
 
 
 async def connect(settings: Settings) -> ListenerConnection:
-    """The listener's own connection, with the pool's URL and session settings."""
+    """The listener's own connection, straight to PostgreSQL (never through a pooler)."""
     return await asyncpg.connect(
-        settings.libpq_database_url(),
+        settings.libpq_listen_url(),
         timeout=settings.db_connect_timeout_s,
-        server_settings=server_settings(settings) | {"application_name": "phresh-events"},
+        server_settings=direct_server_settings(settings) | {"application_name": "phresh-events"},
     )

@@ -8,7 +8,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from phresh.auth.exceptions import InvalidToken
-from phresh.db import ConnectionDep
+from phresh.db import PrimaryConnectionDep
 from phresh.dependencies import SettingsDep
 from phresh.errors import Unauthorized, error_responses
 from phresh.events import service as event_service
@@ -88,14 +88,15 @@ class EventStream(StreamingResponse):
 )
 async def stream_events(
     claims: CurrentClaims,
-    connection: ConnectionDep,
+    # The primary's: the stream reads what LISTEN announced as committed there.
+    connection: PrimaryConnectionDep,
     database: DatabaseDep,
     settings: SettingsDep,
     listener: EventListenerDep,
     last_event_id: LastEventId = None,
 ) -> EventStream:
     # The request's pooled connection serves this one read and goes back to the pool when
-    # this function returns (ConnectionDep's scope), before the stream starts: each read of
+    # this function returns (PrimaryConnectionDep's scope), before the stream starts: each read of
     # the stream then takes one for its statement only.
     after_id = await event_service.get_start(connection, claims.user_id, last_event_id)
     batches = event_service.follow_events(

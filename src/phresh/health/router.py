@@ -16,12 +16,14 @@ async def read_liveness() -> Liveness:
 @router.get(
     "/ready",
     responses=error_responses(health_service.NotReady),
-    summary="200 when the database answers and is migrated to head; 503 with a reason otherwise",
+    summary=(
+        "200 when the database answers and is migrated to this code's head or later (and how "
+        "the read replica fares, if any); 503 with a reason otherwise"
+    ),
 )
 async def read_readiness(request: Request) -> Readiness:
-    await health_service.check_ready(
+    return await health_service.check_ready(
         get_database(request),
         request.app.state.migration_head,
         shutting_down=request.app.state.shutdown.began,
     )
-    return Readiness()

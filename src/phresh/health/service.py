@@ -1,9 +1,11 @@
 import asyncio
 import logging
 
+from phresh import migrations
 from phresh.db import Database
 from phresh.errors import ServiceUnavailable
 from phresh.health import repository
+from phresh.health.schemas import Readiness
 
 logger = logging.getLogger(__name__)
 
@@ -16,7 +18,9 @@ class NotReady(ServiceUnavailable):
     title = "Not ready"
 
 
-async def check_ready(database: Database, head: str | None, *, shutting_down: bool = False) -> None:
+async def check_ready(
+    database: Database, head: str | None, *, shutting_down: bool = False
+) -> Readiness:
     # A process shutting down still serves what reaches it (phresh.shutdown), but a load
     # balancer should send nothing more: no need to ask the database.
     if shutting_down:
@@ -29,5 +33,13 @@ async def check_ready(database: Database, head: str | None, *, shutting_down: bo
     except Exception as exc:
         logger.warning("readiness: database unreachable (%s)", type(exc).__name__)
         raise NotReady(f"database: unreachable ({type(exc).__name__})") from exc
-    if current != head:
+    # A database a newer release has migrated further serves this code too: migrations are
+    # expand/contract, so during a rolling deploy the old processes stay in.
+    if head is None or not migrations.at_or_after(current, head):
         raise NotReady(f"migrations: database at {current or 'nothing'}, code expects {head}")
+    readiness = Readiness(migrations="head" if current == head else "ahead")
+    if (replica := database.replica) is not None:
+        readiness.replica = replica.describe()
+        lag = replica.lag_ms()
+        readiness.replica_lag_ms = None if lag is None else round(lag, 1)
+    return readiness

@@ -3,6 +3,11 @@
 A cursor is the sort key of the last row a client saw, JSON-encoded, signed with HMAC and
 base64url-encoded. A client cannot forge one into SQL: a cursor whose signature does not
 match, or that was minted for another listing, is a 400.
+
+Its first byte names the key that signed it, so that keys rotate: a codec signs with its
+first key and verifies with any of them (a rotation's previous ones), so that while a new key
+rolls out, processes accept each other's cursors. A cursor issued before key ids existed (no
+such byte) is a 400 like any unknown one: its client starts the listing over.
 """
 
 import base64
@@ -26,12 +31,41 @@ class InvalidCursor(BadRequest):
     title = "Invalid cursor"
 
 
-class CursorCodec:
-    def __init__(self, secret: bytes) -> None:
-        self._secret = secret
+SIGNATURE_BYTES = 16
+UNKNOWN_CURSOR = "The cursor is not one this API issued."
 
-    def _sign(self, payload: bytes) -> bytes:
-        return hmac.new(self._secret, payload, hashlib.sha256).digest()[:16]
+
+def cursor_key(secret: str) -> bytes:
+    """The HMAC key of cursors derived from a configured secret (the JWT secret's by
+    default): a digest of its own, so that a cursor's signature is no token's."""
+    return hashlib.sha256(b"cursor:" + secret.encode()).digest()
+
+
+def cursor_key_id(key: bytes) -> int:
+    """One byte naming ``key`` in its cursors. Two keys may share one (1 in 256): a cursor
+    is then checked against each of them, so a collision costs an HMAC, never a refusal."""
+    return hashlib.sha256(b"cursor-key-id:" + key).digest()[0]
+
+
+class CursorCodec:
+    """Signs cursors with ``key`` and verifies them with it or any of ``previous``."""
+
+    def __init__(self, key: bytes, previous: Sequence[bytes] = ()) -> None:
+        self._key = key
+        self._key_id = bytes([cursor_key_id(key)])
+        self._keys: dict[int, list[bytes]] = {}
+        for each in (key, *previous):
+            self._keys.setdefault(cursor_key_id(each), []).append(each)
+
+    @classmethod
+    def from_secrets(cls, secrets: Sequence[str]) -> "CursorCodec":
+        """A codec signing with the first secret's key, verifying with every one's."""
+        signing, *previous = (cursor_key(secret) for secret in secrets)
+        return cls(signing, previous)
+
+    @staticmethod
+    def _sign(key: bytes, payload: bytes) -> bytes:
+        return hmac.new(key, payload, hashlib.sha256).digest()[:SIGNATURE_BYTES]
 
     @staticmethod
     def _scope_digest(scope: str) -> str:
@@ -40,17 +74,20 @@ class CursorCodec:
 
     def encode_cursor(self, scope: str, values: list[Any]) -> str:
         payload = json.dumps([self._scope_digest(scope), values], separators=(",", ":")).encode()
-        token = self._sign(payload) + payload
+        token = self._key_id + self._sign(self._key, payload) + payload
         return base64.urlsafe_b64encode(token).rstrip(b"=").decode()
 
     def decode_cursor(self, scope: str, cursor: str) -> list[Any]:
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         except (binascii.Error, ValueError) as exc:
-            raise InvalidCursor("The cursor is not one this API issued.") from exc
-        signature, payload = raw[:16], raw[16:]
-        if len(signature) != 16 or not hmac.compare_digest(signature, self._sign(payload)):
-            raise InvalidCursor("The cursor is not one this API issued.")
+            raise InvalidCursor(UNKNOWN_CURSOR) from exc
+        if len(raw) <= 1 + SIGNATURE_BYTES:
+            raise InvalidCursor(UNKNOWN_CURSOR)
+        signature, payload = raw[1 : 1 + SIGNATURE_BYTES], raw[1 + SIGNATURE_BYTES :]
+        keys = self._keys.get(raw[0], [])
+        if not any(hmac.compare_digest(signature, self._sign(key, payload)) for key in keys):
+            raise InvalidCursor(UNKNOWN_CURSOR)
         found_scope, values = json.loads(payload)
         if found_scope != self._scope_digest(scope) or not isinstance(values, list):
             raise InvalidCursor("The cursor belongs to another listing or sort order.")

@@ -26,7 +26,7 @@ from phresh.auth import repository as auth_repository
 from phresh.auth import service as auth_service
 from phresh.auth.service import Clock, utc_now
 from phresh.config import Settings
-from phresh.db import Connection, Database, in_transaction, server_settings
+from phresh.db import Connection, Database, direct_server_settings, in_transaction
 from phresh.events import repository as event_repository
 from phresh.mail import repository
 from phresh.mail.messages import compose
@@ -268,9 +268,10 @@ async def prune(connection: Connection, now: datetime) -> int:
 async def connect(settings: Settings) -> WorkerConnection:
     """The worker's own connection (not the pool's: it stays in LISTEN)."""
     return await asyncpg.connect(
-        settings.libpq_database_url(),
+        settings.libpq_listen_url(),
         timeout=settings.db_connect_timeout_s,
-        server_settings=server_settings(settings) | {"application_name": "phresh-mail-worker"},
+        server_settings=direct_server_settings(settings)
+        | {"application_name": "phresh-mail-worker"},
     )
 
 

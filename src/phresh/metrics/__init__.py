@@ -16,7 +16,7 @@ Nothing here imports the rest of Phresh: errors, db, ratelimit and the services 
 
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Literal, NamedTuple, get_args
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
@@ -61,6 +61,7 @@ UnavailableReason = Literal[
     "shutdown",  # 57P0x: the server is shutting down or starting
     "timeout",  # no pooled connection in time, or no answer to a statement in time
     "deadline",  # PHRESH_REQUEST_DEADLINE_S passed (phresh.kit.deadline)
+    "read_only",  # 25006: a write reached a standby (a failover): the pool is renewed
 ]
 UNAVAILABLE_REASONS: tuple[UnavailableReason, ...] = get_args(UnavailableReason)
 UNAVAILABLE = Counter(
@@ -72,31 +73,51 @@ UNAVAILABLE = Counter(
 DB_POOL_CONNECTIONS = Gauge(
     "phresh_db_pool_connections",
     "Connections the pools hold open (each process's as of its last checkout or scrape).",
+    ["pool"],
     multiprocess_mode="livesum",
 )
 DB_POOL_MAX = Gauge(
     "phresh_db_pool_max_connections",
     "Connections the pools may open at most (PHRESH_DB_POOL_SIZE per process).",
+    ["pool"],
     multiprocess_mode="livesum",
 )
 DB_POOL_CHECKED_OUT = Gauge(
     "phresh_db_pool_checked_out",
     "Pooled connections in use by a request or the mail worker.",
+    ["pool"],
     multiprocess_mode="livesum",
 )
 DB_POOL_WAITING = Gauge(
     "phresh_db_pool_waiting",
     "Checkouts waiting for a connection: demand beyond the pools' size.",
+    ["pool"],
     multiprocess_mode="livesum",
 )
 DB_POOL_WAIT = Histogram(
     "phresh_db_pool_wait_seconds",
     "Time a checkout waited for its connection, whether it got one or timed out.",
+    ["pool"],
     buckets=POOL_WAIT_BUCKETS,
 )
 DB_POOL_TIMEOUTS = Counter(
     "phresh_db_pool_timeouts",
     "Checkouts that got no connection within PHRESH_DB_POOL_TIMEOUT_S.",
+    ["pool"],
+)
+# Which pool: the primary's (every write, and reads without a replica) or the read replica's
+# (PHRESH_DATABASE_REPLICA_URL).
+PoolName = Literal["primary", "replica"]
+POOL_NAMES: tuple[PoolName, ...] = get_args(PoolName)
+DB_READS = Counter(
+    "phresh_db_reads",
+    "Requests that only read (GET, HEAD), by the pool that served them.",
+    ["pool"],
+)
+DB_REPLICA_LAG = Gauge(
+    "phresh_db_replica_lag_seconds",
+    "How far behind the primary the read replica may be, at most (each process's last check).",
+    multiprocess_mode="livemax",
 )
 
 LoginFailure = Literal["unknown_account", "wrong_password", "inactive"]
@@ -139,6 +160,31 @@ for _outcome in MAIL_FAILURE_OUTCOMES:
     MAIL_FAILURES.labels(_outcome)
 
 
+class PoolSeries(NamedTuple):
+    """One pool's children of the pool families, looked up once: a label lookup takes a
+    lock, and a checkout happens on every request."""
+
+    waiting: Gauge
+    checked_out: Gauge
+    size: Gauge
+    wait: Histogram
+    timeouts: Counter
+    reads: Counter
+
+
+POOL_SERIES = {
+    _name: PoolSeries(
+        DB_POOL_WAITING.labels(_name),
+        DB_POOL_CHECKED_OUT.labels(_name),
+        DB_POOL_CONNECTIONS.labels(_name),
+        DB_POOL_WAIT.labels(_name),
+        DB_POOL_TIMEOUTS.labels(_name),
+        DB_READS.labels(_name),
+    )
+    for _name in POOL_NAMES
+}
+
+
 def unavailable(reason: UnavailableReason) -> None:
     """Count a 503 answered for ``reason``."""
     UNAVAILABLE.labels(reason).inc()
@@ -157,44 +203,53 @@ def mail_failed(outcome: MailFailure) -> None:
     MAIL_FAILURES.labels(outcome).inc()
 
 
-def pool_opened(pool: "Pool") -> None:
-    DB_POOL_MAX.inc(pool.get_max_size())
+def pool_opened(pool: "Pool", name: PoolName = "primary") -> None:
+    DB_POOL_MAX.labels(name).inc(pool.get_max_size())
 
 
-def pool_closed(pool: "Pool") -> None:
-    DB_POOL_MAX.dec(pool.get_max_size())
-    DB_POOL_CONNECTIONS.set(0)
+def pool_closed(pool: "Pool", name: PoolName = "primary") -> None:
+    DB_POOL_MAX.labels(name).dec(pool.get_max_size())
+    DB_POOL_CONNECTIONS.labels(name).set(0)
 
 
-def pool_sampled(pool: "Pool") -> None:
-    DB_POOL_CONNECTIONS.set(pool.get_size())
+def pool_sampled(pool: "Pool", name: PoolName = "primary") -> None:
+    POOL_SERIES[name].size.set(pool.get_size())
+
+
+def read_served(name: PoolName) -> None:
+    POOL_SERIES[name].reads.inc()
+
+
+def replica_lag(seconds: float) -> None:
+    DB_REPLICA_LAG.set(seconds)
 
 
 class PoolCheckout:
     """``async with PoolCheckout(pool, timeout) as connection``: asyncpg's ``pool.acquire``
     and ``pool.release``, with the wait timed and the connections in use counted."""
 
-    __slots__ = ("connection", "pool", "timeout")
+    __slots__ = ("connection", "pool", "series", "timeout")
 
-    def __init__(self, pool: "Pool", timeout: float) -> None:
+    def __init__(self, pool: "Pool", timeout: float, name: PoolName = "primary") -> None:
         self.pool = pool
         self.timeout = timeout
+        self.series = POOL_SERIES[name]
         self.connection: Connection | None = None
 
     async def __aenter__(self) -> "Connection":
-        DB_POOL_WAITING.inc()
+        self.series.waiting.inc()
         started = time.perf_counter()
         try:
             connection = await self.pool.acquire(timeout=self.timeout)
         except TimeoutError:
-            DB_POOL_TIMEOUTS.inc()
+            self.series.timeouts.inc()
             raise
         finally:
-            DB_POOL_WAIT.observe(time.perf_counter() - started)
-            DB_POOL_WAITING.dec()
-        DB_POOL_CHECKED_OUT.inc()
+            self.series.wait.observe(time.perf_counter() - started)
+            self.series.waiting.dec()
+        self.series.checked_out.inc()
         # When it opens connections: a checkout that found none idle.
-        DB_POOL_CONNECTIONS.set(self.pool.get_size())
+        self.series.size.set(self.pool.get_size())
         self.connection = connection
         return connection
 
@@ -205,6 +260,6 @@ class PoolCheckout:
         traceback: TracebackType | None,
     ) -> None:
         connection, self.connection = self.connection, None
-        DB_POOL_CHECKED_OUT.dec()
+        self.series.checked_out.dec()
         if connection is not None:
             await self.pool.release(connection)

@@ -107,6 +107,10 @@ class ScrapeTime:
         if database is None:
             return  # the app's lifespan has not opened it
         metrics.pool_sampled(database.pool)
+        if database.replica is not None:
+            metrics.pool_sampled(database.replica.pool, "replica")
+            lag = database.replica.lag_ms()
+            metrics.replica_lag(-1.0 if lag is None else lag / 1000)
         try:
             async with asyncio.timeout(BACKLOG_TIMEOUT_S), database.acquire() as connection:
                 self.backlog = await mail_service.read_outbox_backlog(connection)

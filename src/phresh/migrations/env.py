@@ -4,13 +4,17 @@ The URL comes from the Config that ``phresh.migrations.alembic_config`` builds i
 """
 
 import asyncio
+import logging
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from phresh.migrations import MIGRATION_LOCK_KEY, at_or_after
 from phresh.migrations.schema import metadata
+
+logger = logging.getLogger("phresh.migrations")
 
 config = context.config
 target_metadata = metadata
@@ -44,8 +48,28 @@ def do_run_migrations(connection: Connection) -> None:
         transaction_per_migration=True,
         include_name=include_name,
     )
+    if config.attributes.get("skip_if_ahead"):
+        current = context.get_context().get_current_revision()
+        head = context.get_head_revision()
+        ahead = isinstance(head, str) and current != head and at_or_after(current, head)
+        if ahead:
+            # A newer release migrated this database already (expand/contract: this code
+            # runs on it); Alembic would fail looking for a script it does not have.
+            logger.warning("migrations: database at %s, later than this code's %s", current, head)
+            return
     with context.begin_transaction():
         context.run_migrations()
+
+
+async def take_migration_lock(connection: AsyncConnection) -> None:
+    """Hold the migrations' advisory lock for this connection's session: another process
+    migrating waits here, then finds its work done. Released when the session ends."""
+    taken = await connection.scalar(text(f"SELECT pg_try_advisory_lock({MIGRATION_LOCK_KEY})"))
+    if not taken:
+        logger.warning("migrations: another process is migrating this database; waiting for it")
+        await connection.execute(text(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+    # End the transaction SQLAlchemy began: each migration runs in a transaction of its own.
+    await connection.commit()
 
 
 async def run_async_migrations() -> None:
@@ -56,9 +80,13 @@ async def run_async_migrations() -> None:
         poolclass=pool.NullPool,
         connect_args={"server_settings": {"application_name": "phresh-migrate"}},
     )
-    async with engine.connect() as connection:
-        await connection.run_sync(do_run_migrations)
-    await engine.dispose()
+    try:
+        async with engine.connect() as connection:
+            await take_migration_lock(connection)
+            await connection.run_sync(do_run_migrations)
+    finally:
+        # NullPool: the connection's session ends here, and the lock with it.
+        await engine.dispose()
 
 
 if context.is_offline_mode():

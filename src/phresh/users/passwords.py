@@ -65,6 +65,11 @@ class Passwords:
             queue=settings.password_hash_queue,
         )
 
+    @property
+    def admitted(self) -> int:
+        """Checks running or waiting their turn."""
+        return self._admitted
+
     async def hash(self, password: str) -> str:
         return await self._run(self._hasher.hash, password)
 

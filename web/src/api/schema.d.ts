@@ -339,7 +339,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 200 when the database answers and is migrated to head; 503 with a reason otherwise */
+        /** 200 when the database answers and is migrated to this code's head or later (and how the read replica fares, if any); 503 with a reason otherwise */
         get: operations["readReadiness"];
         put?: never;
         post?: never;
@@ -1032,9 +1032,17 @@ export interface components {
             /**
              * Migrations
              * @default head
-             * @constant
+             * @enum {string}
              */
-            migrations?: "head";
+            migrations?: "head" | "ahead";
+            /**
+             * Replica
+             * @default none
+             * @enum {string}
+             */
+            replica?: "none" | "in use" | "lagging" | "unreachable" | "not a standby" | "starting";
+            /** Replica Lag Ms */
+            replica_lag_ms?: number | null;
             /**
              * Status
              * @default ok

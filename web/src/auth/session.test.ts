@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { api } from "../api/client";
+import { COMMIT_POSITION_HEADER, forgetPositions, READ_AFTER_HEADER } from "../api/position";
+import { logIn } from "./actions";
 import { authFetch, getSession, signIn, signOut } from "./session";
 
 type Answer = { status: number; body?: unknown } | "offline";
@@ -100,5 +103,76 @@ describe("authFetch", () => {
 
     expect(response.status).toBe(200);
     expect(seen).toEqual(["Bearer old", "Bearer renewed"]);
+  });
+});
+
+describe("commit positions", () => {
+  afterEach(() => {
+    signOut("none");
+    forgetPositions();
+  });
+
+  /**
+   * Stub fetch with answers in turn, each with its status, body and commit position; returns
+   * the requests made (method, path, X-Phresh-Read-After).
+   */
+  function positions(...replies: { status: number; body?: unknown; position?: string }[]) {
+    const seen: string[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+        const request =
+          input instanceof Request
+            ? input
+            : new Request(new URL(String(input), "http://localhost"), init);
+        const readAfter = request.headers.get(READ_AFTER_HEADER) ?? "-";
+        seen.push(`${request.method} ${new URL(request.url).pathname} ${readAfter}`);
+        const reply = replies.shift() ?? { status: 200 };
+        const headers = new Headers({ "Content-Type": "application/json" });
+        if (reply.position) headers.set(COMMIT_POSITION_HEADER, reply.position);
+        const body = reply.body === undefined ? null : JSON.stringify(reply.body);
+        return new Response(body, { status: reply.status, headers });
+      }),
+    );
+    return seen;
+  }
+
+  it("sends a write's position with the reads after it", async () => {
+    signIn("token");
+    const seen = positions({ status: 201, position: "0/16B3748" }, { status: 200 });
+
+    await authFetch(new Request("http://localhost/api/v1/cleanings", { method: "POST" }));
+    await authFetch(URL_OF("/api/v1/cleanings/1"));
+
+    expect(seen).toEqual(["POST /api/v1/cleanings -", "GET /api/v1/cleanings/1 0/16B3748"]);
+  });
+
+  it("sends a refresh's position with the read it retries", async () => {
+    signIn("old");
+    const seen = positions(
+      { status: 401 },
+      { status: 200, body: { access_token: "new" }, position: "0/20" },
+      { status: 200 },
+    );
+
+    await authFetch(URL_OF("/api/v1/users/me"));
+
+    expect(seen).toEqual([
+      "GET /api/v1/users/me -",
+      "POST /api/v1/auth/token -",
+      "GET /api/v1/users/me 0/20",
+    ]);
+  });
+
+  it("sends a login's position with the API client's reads after it", async () => {
+    const seen = positions(
+      { status: 200, body: { access_token: "t", token_type: "bearer" }, position: "1A/FF00AB10" },
+      { status: 200, body: {} },
+    );
+
+    await logIn("alice", "a password");
+    await api.GET("/api/v1/users/me");
+
+    expect(seen).toEqual(["POST /api/v1/auth/token -", "GET /api/v1/users/me 1A/FF00AB10"]);
   });
 });

@@ -4,8 +4,11 @@
  * `X-Phresh-Client: web` asks the API for that cookie and is required to refresh from it, so a
  * cross-site form cannot. Refreshes go one at a time, in this tab and across the tabs of the
  * browser (a Web Lock where the browser has them): rotation makes each refresh token single
- * use, and the same cookie presented twice would end the session as a reuse.
+ * use, and the same cookie presented twice would end the session as a reuse. Every request
+ * goes through ../api/position.ts, so that reads see this browser's own writes.
  */
+
+import { fetchWithPosition } from "../api/position";
 
 export const CLIENT_HEADER = { "X-Phresh-Client": "web" } as const;
 const TOKEN_URL = "/api/v1/auth/token";
@@ -55,7 +58,7 @@ export type RefreshOutcome = "ok" | "refused" | "unreachable";
 async function refreshRequest(): Promise<RefreshOutcome> {
   const body = new URLSearchParams({ grant_type: "refresh_token" });
   try {
-    const response = await fetch(TOKEN_URL, {
+    const response = await fetchWithPosition(TOKEN_URL, {
       method: "POST",
       headers: CLIENT_HEADER,
       body,
@@ -103,15 +106,15 @@ function withToken(request: Request, token: string | null): Request {
 export async function authFetch(request: Request): Promise<Response> {
   const token = accessToken();
   const retry = request.clone();
-  const response = await fetch(withToken(request, token));
+  const response = await fetchWithPosition(withToken(request, token));
   // The auth endpoints' own 401s (a wrong password, a used link) are answers, not expiry.
   if (response.status !== 401 || token === null || isAuthEndpoint(request)) return response;
   // Another request may have renewed the token meanwhile: use it, do not rotate again.
   if (accessToken() !== token && accessToken() !== null) {
-    return fetch(withToken(retry, accessToken()));
+    return fetchWithPosition(withToken(retry, accessToken()));
   }
   const outcome = await refresh();
-  if (outcome === "ok") return fetch(withToken(retry, accessToken()));
+  if (outcome === "ok") return fetchWithPosition(withToken(retry, accessToken()));
   // Only a refusal ends the session here; with no answer the request's 401 stands.
   if (outcome === "refused" && getSession().status === "authenticated") signOut("expired");
   return response;

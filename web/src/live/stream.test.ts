@@ -1,9 +1,16 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  COMMIT_POSITION_HEADER,
+  fetchWithPosition,
+  forgetPositions,
+  READ_AFTER_HEADER,
+} from "../api/position";
 import { getSession, signIn } from "../auth/session";
 import { followEvents, readLiveEvent, reconnectDelay } from "./stream";
 
 afterEach(() => {
   vi.unstubAllGlobals();
+  forgetPositions();
 });
 
 const EVENT = {
@@ -77,5 +84,30 @@ describe("followEvents", () => {
     const late = new Promise((resolve) => setTimeout(() => resolve("late"), 500));
     expect(await Promise.race([done.then(() => "done"), late])).toBe("done");
     expect(fetch).toHaveBeenCalledTimes(1);
+  });
+
+  it("asks to read after this browser's writes", async () => {
+    const sent: string[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+        const request =
+          input instanceof Request
+            ? input
+            : new Request(new URL(String(input), "http://localhost"), init);
+        const path = new URL(request.url).pathname;
+        sent.push(`${request.method} ${path} ${request.headers.get(READ_AFTER_HEADER) ?? "-"}`);
+        if (path !== "/api/v1/cleanings") return new Response(null, { status: 401 });
+        return new Response(null, { status: 201, headers: { [COMMIT_POSITION_HEADER]: "0/9F" } });
+      }),
+    );
+    await fetchWithPosition("http://localhost/api/v1/cleanings", { method: "POST" });
+    signIn("old-token");
+    await followEvents({ signal: new AbortController().signal, onEvent: () => undefined });
+    expect(sent).toEqual([
+      "POST /api/v1/cleanings -",
+      "GET /api/v1/events 0/9F",
+      "POST /api/v1/auth/token -",
+    ]);
   });
 });

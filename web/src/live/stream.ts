@@ -4,6 +4,7 @@
  * ./sse.ts. The connection is kept: when the stream ends or breaks it is opened again, with
  * `Last-Event-ID` so that nothing in between is missed.
  */
+import { fetchWithPosition } from "../api/position";
 import { accessToken, getSession, refresh, signOut } from "../auth/session";
 import { type SseHandlers, SseParser } from "./sse";
 
@@ -153,7 +154,7 @@ export async function followEvents({
     let waitFirst = true;
     try {
       const url = new URL(EVENTS_URL, globalThis.location.origin);
-      const response = await fetch(url, { headers, signal, cache: "no-store" });
+      const response = await fetchWithPosition(url, { headers, signal, cache: "no-store" });
       if (response.status === 401) {
         // The access token expired (the stream ends when it does) or its session ended.
         await response.body?.cancel();
