@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from statistics import median
@@ -103,7 +104,15 @@ class Load:
     connections: int
 
 
-def run_wrk(wrk: str, base_url: str, load: Load, duration_s: float) -> tuple[RunResult, str]:
+def run_wrk(
+    wrk: str,
+    base_url: str,
+    load: Load,
+    duration_s: float,
+    env: Mapping[str, str] | None = None,
+) -> tuple[RunResult, str]:
+    """``env``: variables added to wrk's environment (its Lua scripts read them with os.getenv;
+    bench/lua/spread.lua its servers' ports)."""
     command = [
         wrk,
         f"-t{load.threads}",
@@ -119,7 +128,12 @@ def run_wrk(wrk: str, base_url: str, load: Load, duration_s: float) -> tuple[Run
         *load.args,
     ]
     completed = subprocess.run(
-        command, capture_output=True, text=True, check=False, timeout=duration_s + 60
+        command,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=duration_s + 60,
+        env={**os.environ, **env} if env else None,
     )
     output = completed.stdout + completed.stderr
     if completed.returncode != 0:

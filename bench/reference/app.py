@@ -84,6 +84,8 @@ class CursorCodec:
 
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
+        # The key's id, one byte in front (phresh.kit.pagination.cursor_key_id).
+        self._key_id = bytes([hashlib.sha256(b"cursor-key-id:" + secret).digest()[0]])
 
     def _sign(self, payload: bytes) -> bytes:
         return hmac.new(self._secret, payload, hashlib.sha256).digest()[:16]
@@ -94,7 +96,8 @@ class CursorCodec:
 
     def encode_cursor(self, scope: str, values: list[Any]) -> str:
         payload = json.dumps([self._scope_digest(scope), values], separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(self._sign(payload) + payload).rstrip(b"=").decode()
+        token = self._key_id + self._sign(payload) + payload
+        return base64.urlsafe_b64encode(token).rstrip(b"=").decode()
 
     def decode_cursor(self, scope: str, cursor: str) -> list[Any]:
         invalid = Problem(400, "invalid-cursor", "Invalid cursor", "Not a cursor of this API.")
@@ -102,8 +105,10 @@ class CursorCodec:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         except (binascii.Error, ValueError) as exc:
             raise invalid from exc
-        signature, payload = raw[:16], raw[16:]
-        if len(signature) != 16 or not hmac.compare_digest(signature, self._sign(payload)):
+        key_id, signature, payload = raw[:1], raw[1:17], raw[17:]
+        if key_id != self._key_id or len(signature) != 16:
+            raise invalid
+        if not hmac.compare_digest(signature, self._sign(payload)):
             raise invalid
         found_scope, values = json.loads(payload)
         if found_scope != self._scope_digest(scope) or not isinstance(values, list):
