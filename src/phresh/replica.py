@@ -11,8 +11,9 @@ Which node answers a read:
   it, cannot be reached, or is no standby any more (promoted): skipped, never fatal.
 
 How far behind it is: a watcher in each process asks both nodes a few times per lag budget.
-The replica is caught up when it has replayed the position the primary had at the check
-before; its lag is the time since it last was (an upper bound, to the watcher's interval).
+The replica was caught up at a check when it had replayed the position the primary had then
+(or, failing that, at the check before, which dates it to the one before); its lag is the
+time since it last was: an upper bound, never an underestimate.
 """
 
 import asyncio
