@@ -5,7 +5,6 @@ process group of its own on a free 127.0.0.1 port, with its output in a log file
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+
+from phresh.topology import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -64,13 +65,6 @@ def stop_leftovers(run_dir: Path) -> list[int]:
             continue
     path.unlink(missing_ok=True)
     return stopped
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def server_env(database_url: str, jwt_secret: str, workers: int, pool_size: int) -> dict[str, str]:

@@ -18,7 +18,7 @@ from fastapi import Depends, Request
 
 from phresh import metrics
 from phresh.config import Settings
-from phresh.errors import AppError, InvalidInput
+from phresh.errors import DATABASE_FAILURES, AppError, InvalidInput
 from phresh.logs import type_name
 from phresh.replica import (
     COMMIT_POSITION_HEADER,
@@ -250,7 +250,7 @@ class Database:
         has committed, and must not be answered as a failure (its client would retry it)."""
         try:
             position: str = await connection.fetchval(PRIMARY_POSITION)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except DATABASE_FAILURES as exc:
             if isinstance(exc, TimeoutError):
                 close_unfinished(connection)
             logger.warning("commit position unknown (%s)", type_name(type(exc)))

@@ -364,6 +364,10 @@ RETRYABLE_SQLSTATE_CLASSES: dict[str, UnavailableReason] = {
     "57P": "shutdown",
 }
 
+# What a database that is down, unreachable, overloaded or refusing raises: the socket's own
+# errors (TimeoutError among them), PostgreSQL's, and asyncpg's about the connection.
+DATABASE_FAILURES = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
 # 22021 character_not_in_repertoire (a NUL byte), 22P05 untranslatable_character: text that
 # PostgreSQL cannot store. Validation refuses it first; this is the net under that.
 UNSTORABLE_TEXT = frozenset({"22021", "22P05"})

@@ -27,6 +27,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from phresh.config import Settings
+from phresh.errors import DATABASE_FAILURES
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ class Replica:
         try:
             async with asyncio.timeout(CHECK_TIMEOUT_S), self.pool.acquire() as connection:
                 replayed = await connection.fetchval(REPLAYED)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except DATABASE_FAILURES as exc:
             self.mark_unreachable(exc)
             return False
         if replayed is not None:
@@ -155,12 +156,12 @@ class Replica:
         try:
             async with asyncio.timeout(CHECK_TIMEOUT_S / 2), self._primary.acquire() as primary:
                 target = parse_position(await primary.fetchval(PRIMARY_POSITION))
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except DATABASE_FAILURES:
             pass
         try:
             async with asyncio.timeout(CHECK_TIMEOUT_S / 2), self.pool.acquire() as replica:
                 row = await replica.fetchrow(REPLICA_POSITION)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except DATABASE_FAILURES as exc:
             self.mark_unreachable(exc)
             return
         in_recovery, replayed, received = row if row is not None else (None, None, None)

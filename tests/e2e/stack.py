@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ from typing import Any
 
 import httpx
 from aiosmtpd.controller import Controller
+
+from phresh.topology import free_port, last_line
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 PHRESH = Path(sys.executable).parent / "phresh"
@@ -55,13 +56,6 @@ SNAPSHOT_ATTEMPTS = 20
 
 class StackError(Exception):
     """Why the stack cannot run: printed as one line."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class MailDirHandler:
@@ -138,14 +132,6 @@ def server_environment(
         env[f"PHRESH_RATE_LIMIT_{limit}_PER_ADDRESS"] = GENEROUS_RATE
         env[f"PHRESH_RATE_LIMIT_{limit}_PER_ACCOUNT"] = GENEROUS_RATE
     return env
-
-
-def last_line(path: Path) -> str:
-    try:
-        lines = path.read_text(errors="replace").strip().splitlines()
-    except OSError:
-        return ""
-    return lines[-1] if lines else ""
 
 
 def is_ready(url: str) -> bool:

@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
 
-import asyncpg
 from fastapi import FastAPI
 from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -28,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from phresh import metrics
 from phresh.config import Settings
 from phresh.db import Database
+from phresh.errors import DATABASE_FAILURES
 from phresh.kit.routes import route_template
 from phresh.mail import service as mail_service
 from phresh.metrics.serving import MULTIPROCESS_DIR_VARIABLE
@@ -39,8 +39,6 @@ UNMATCHED = "unmatched"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # A scrape waits at most this for the outbox count; without an answer it leaves it out.
 BACKLOG_TIMEOUT_S = 1.0
-# What a database that is down or overloaded raises (the scrape answers without the outbox).
-DATABASE_FAILURES = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 # Headers a proxy adds: a request that came through one is not let in for its address.
 FORWARDED = frozenset({b"x-forwarded-for", b"forwarded", b"x-real-ip"})
 
